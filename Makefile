@@ -1,0 +1,33 @@
+# Two commands for a newcomer: `make data` (build the dataset) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
+
+.PHONY: install data validate test package evaluate bench clean
+
+$(STAMP): requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the pinned dependencies
+
+data: install ## corpus -> extract -> validate -> datapackage.json, atomically
+	$(PY) -m pipeline build
+
+validate: install ## validate the committed package (frictionless + pandera)
+	$(PY) -m pipeline validate
+
+package: install
+	$(PY) -m pipeline package
+
+evaluate: install ## extraction quality against tests/gold (corrections off)
+	$(PY) -m pipeline evaluate --gold tests/gold
+
+test: install ## the whole test suite (includes validating the committed package)
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf .build .pytest_cache

@@ -1,0 +1,142 @@
+"""The `models` table: developer, openness, licence and first release of each model,
+each value with the articles that state it.
+
+Facts come from article sentences only (events and phrases around a model's mention),
+never from the registry: the registry may know who develops a model, but the dataset
+says so only where a source does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from typing import Any, Sequence
+
+from pipeline.events import MergedEvent
+from pipeline.text import split_sentences
+
+OPEN_WEIGHTS = "(?:オープンウエート|オープンウェイト|オープン・ウエート|open[- ]weights?)"
+OPEN_SOURCE = "(?:オープンソース|open[- ]source)"
+CLOSED = "(?:クローズドソース|クローズド|非公開|API(?:を通じて|経由で)のみ)"
+LIST_GLUE = r"(?:[」』]?(?:や|と|、|および|及び)[「『]?)"
+# model (list) + optional など + particle + cue; negations (ではない) are excluded
+AFTER = {
+    "open_weights": re.compile(rf"^[」』]?(?:など)?(?:の|は|も|が)?[「『“]?{OPEN_WEIGHTS}[」』”]?(?!ではな)(?:\(.*?\))?(?:な|の|だ|で|であ)"),
+    "open_source": re.compile(rf"^[」』]?(?:など)?(?:の|は|も|が)?[「『“]?{OPEN_SOURCE}(?:モデル|な|の|だ|であ)(?!ではな)"),
+    "closed": re.compile(rf"^[」』]?(?:など)?(?:の|は|も|が)?(?:[^。、]{{0,12}}?)(?:を)?{CLOSED}"),
+}
+BEFORE = {
+    "open_weights": re.compile(rf"{OPEN_WEIGHTS}(?:な|の)(?:LLM|AIモデル|モデル|言語モデル)?[「『]?$"),
+    "open_source": re.compile(rf"{OPEN_SOURCE}(?:な|の)(?:LLM|AIモデル|モデル|言語モデル)[「『]?$"),
+}
+POSSESSIVE = re.compile(r"^の[^、。「」\s]{0,12}?[「『]?$")
+OPENNESS_ORDER = ("closed", "open_source", "open_weights")
+
+
+def _after_list(body: str, end: int, model_spans: Sequence[tuple[int, int]]) -> int:
+    """Skip the rest of a coordinated model list (A、B、Cなどの…) starting at `end`."""
+    moved = True
+    while moved:
+        moved = False
+        glue = re.match(LIST_GLUE, body[end:])
+        if glue:
+            nxt = end + glue.end()
+            for s, e in model_spans:
+                if s == nxt:
+                    end, moved = e, True
+                    break
+    return end
+
+
+def stated_openness(body: str, mentions: Sequence[tuple[int, int, str, str]]) -> dict[str, set[str]]:
+    """Openness values stated next to each model mention: {model_id: {values}}."""
+    models = [(s, e, eid) for s, e, eid, kind in mentions if kind == "model"]
+    spans = [(s, e) for s, e, _ in models]
+    found: dict[str, set[str]] = defaultdict(set)
+    for sentence in split_sentences(body):
+        for s, e, eid in models:
+            if not (sentence.start <= s < sentence.end):
+                continue
+            tail = body[_after_list(body, e, spans) : sentence.end]
+            head = body[sentence.start : s]
+            for value, pattern in AFTER.items():
+                if pattern.search(tail):
+                    found[eid].add(value)
+            for value, pattern in BEFORE.items():
+                if pattern.search(head):
+                    found[eid].add(value)
+    return found
+
+
+def stated_developers(body: str, mentions: Sequence[tuple[int, int, str, str]]) -> dict[str, set[str]]:
+    """`OrgのModel` (OpenAIの言語モデル「GPT-2」, MetaのLlama 3): {model_id: {org ids}}."""
+    ordered = sorted(mentions)
+    found: dict[str, set[str]] = defaultdict(set)
+    for (s1, e1, org, kind1), (s2, e2, model, kind2) in zip(ordered, ordered[1:]):
+        if kind1 == "organization" and kind2 == "model" and POSSESSIVE.match(body[e1:s2]):
+            found[model].add(org)
+    return found
+
+
+def model_rows(
+    model_ids: Sequence[str],
+    names: dict[str, str],
+    merged: Sequence[MergedEvent],
+    statements: dict[str, dict[str, dict[str, set[str]]]],
+) -> list[dict[str, Any]]:
+    """One row per model; `statements[source][fact][model]` holds per-article phrases."""
+    developers: dict[str, Counter] = defaultdict(Counter)
+    developer_sources: dict[tuple[str, str], set[str]] = defaultdict(set)
+    openness: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    licenses: dict[str, Counter] = defaultdict(Counter)
+    license_sources: dict[tuple[str, str], set[str]] = defaultdict(set)
+    releases: dict[str, list[MergedEvent]] = defaultdict(list)
+
+    for source, facts in statements.items():
+        for model, orgs in facts.get("developer", {}).items():
+            for org in orgs:
+                developers[model][org] += 1
+                developer_sources[(model, org)].add(source)
+        for model, values in facts.get("openness", {}).items():
+            for value in values:
+                openness[model][value].add(source)
+    for event in merged:
+        sources = {e.source_id for e in event.evidence}
+        objects = event.participants.get("object", set())
+        for model in objects:
+            if event.type in ("model_release", "access_change", "release_announcement"):
+                for org in event.participants.get("agent", set()):
+                    if org.startswith("organization:"):
+                        developers[model][org] += 1
+                        developer_sources[(model, org)] |= sources
+            if event.type == "access_change":
+                openness[model]["closed"] |= sources
+            if event.type == "model_release":
+                releases[model].append(event)
+                for lic in event.participants.get("license", set()):
+                    licenses[model][lic] += 1
+                    license_sources[(model, lic)] |= sources
+
+    rows = []
+    for model in sorted(model_ids):
+        developer = min(developers[model], key=lambda o: (-developers[model][o], o)) if developers[model] else None
+        stated = openness.get(model, {})
+        value = next((v for v in OPENNESS_ORDER if v in stated), "unknown")
+        lic = min(licenses[model], key=lambda o: (-licenses[model][o], o)) if licenses[model] else None
+        dated = [r for r in releases[model] if r.date.start is not None]
+        first = min(dated, key=lambda r: (r.date.start, r.date.end)) if dated else None
+        rows.append(
+            {
+                "model_id": model,
+                "name": names[model],
+                "developer_id": developer,
+                "openness": value,
+                "license_id": lic,
+                "first_release_date": first.date.edtf if first else None,
+                "developer_sources": " ".join(sorted(developer_sources[(model, developer)])) if developer else None,
+                "openness_sources": " ".join(sorted(stated.get(value, set()))) or None,
+                "license_sources": " ".join(sorted(license_sources[(model, lic)])) if lic else None,
+                "release_sources": " ".join(sorted({e.source_id for e in first.evidence if e.date.start is not None})) if first else None,
+            }
+        )
+    return rows

@@ -1,0 +1,105 @@
+"""Write `datapackage.json` (Data Package v2) for a folder of tables.
+
+`version` and `created` are carried over from the existing descriptor: only a release
+changes them, so rebuilding the data gives a byte-identical descriptor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pipeline.paths import TABLES
+from pipeline.tables import load_schema, read_table
+
+PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
+NAME = "ai-openness-events"
+FIRST_VERSION = "0.1.0"
+
+METADATA: dict[str, Any] = {
+    "name": NAME,
+    "title": "AI openness events",
+    "description": (
+        "Who opened or closed which AI model, when, under what licence and according to "
+        "which article: entities (organizations, people, models, licences) and dated events "
+        "(releases, announcements, access changes, funding, statements) extracted from "
+        "Japanese news articles with Japanese NLP, every row traceable to a sentence."
+    ),
+    "homepage": "https://github.com/ai-openness-events/ai-openness-events",
+    "keywords": ["AI", "open weights", "open source", "LLM", "events", "Japanese", "NLP"],
+    "licenses": [
+        {
+            "name": "CC-BY-4.0",
+            "path": "https://creativecommons.org/licenses/by/4.0/",
+            "title": "Creative Commons Attribution 4.0",
+        }
+    ],
+    "contributors": [{"title": "ai-openness-events contributors", "roles": ["creator"]}],
+}
+
+
+def file_hash(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _resource(folder: Path, name: str) -> dict[str, Any]:
+    schema = load_schema(name, folder / "schemas")
+    path = folder / "data" / f"{name}.csv"
+    return {
+        "name": name,
+        "type": "table",
+        "title": schema.get("title", name),
+        "description": schema.get("description", ""),
+        "path": f"data/{name}.csv",
+        "scheme": "file",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "schema": f"schemas/{name}.json",
+        "hash": file_hash(path),
+        "bytes": path.stat().st_size,
+    }
+
+
+def _sources(folder: Path) -> list[dict[str, str]]:
+    frame = read_table(folder / "data" / "sources.csv").fillna("")
+    return [
+        {"title": f"{row.publisher}: {row.title}", "path": row.url}
+        if row.url
+        else {"title": f"{row.publisher}: {row.title}"}
+        for row in frame.itertuples(index=False)
+    ]
+
+
+def read_descriptor(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def build_descriptor(folder: Path, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The descriptor for `folder` (holding data/ and schemas/), keeping version and created."""
+    previous = previous or {}
+    created = previous.get("created") or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return {
+        "$schema": PROFILE,
+        **METADATA,
+        "version": previous.get("version", FIRST_VERSION),
+        "created": created,
+        "sources": _sources(folder),
+        "resources": [_resource(folder, name) for name in TABLES if (folder / "data" / f"{name}.csv").exists()],
+    }
+
+
+def render_descriptor(descriptor: dict[str, Any]) -> str:
+    return json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n"
+
+
+def write_descriptor(folder: Path, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    descriptor = build_descriptor(folder, previous)
+    (Path(folder) / "datapackage.json").write_text(render_descriptor(descriptor), encoding="utf-8", newline="")
+    return descriptor

@@ -1,0 +1,165 @@
+"""pandera DataFrame schemas derived from the Table Schemas in `schemas/`.
+
+The JSON Table Schemas are the single source of truth: types, required, unique,
+enum, pattern, minimum/maximum, length, primary and foreign keys are translated here,
+never restated. (pandera's own `from_frictionless_schema` is lossy: it leaves dates as
+unchecked strings, ignores foreign keys and makes optional integers non-nullable.)
+
+Tables are read as strings, so each type becomes a check that names the bad cell
+instead of a coercion error for the whole column; constraint checks skip cells whose
+type is already wrong, so one bad cell gives one message.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Mapping
+
+import pandas as pd
+import pandera.pandas as pa
+
+TRUE_VALUES = {"true", "True", "TRUE", "1"}
+FALSE_VALUES = {"false", "False", "FALSE", "0"}
+_INTEGER = re.compile(r"-?[0-9]+")
+_NUMBER = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?|NaN|INF|-INF")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _matches(series: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
+    return series.astype("string").str.fullmatch(pattern.pattern).fillna(False).astype(bool)
+
+
+def typed_column(series: pd.Series, field_type: str) -> pd.Series:
+    """Cells converted to the field's type; cells that do not convert become missing."""
+    if field_type == "integer":
+        return pd.to_numeric(series.where(_matches(series, _INTEGER)), errors="coerce").astype("Int64")
+    if field_type == "number":
+        return pd.to_numeric(series.where(_matches(series, _NUMBER)), errors="coerce").astype("Float64")
+    if field_type == "date":
+        text = series.where(_matches(series, _DATE))
+        return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").dt.date
+    if field_type == "boolean":
+        return series.map(
+            lambda v: True if v in TRUE_VALUES else False if v in FALSE_VALUES else pd.NA
+        ).astype("boolean")
+    return series.astype("string")
+
+
+def typed_frame(frame: pd.DataFrame, schema: Mapping[str, Any]) -> pd.DataFrame:
+    """A table with every schema column converted (missing where conversion fails)."""
+    out = frame.copy()
+    for field in schema["fields"]:
+        if field["name"] in out:
+            out[field["name"]] = typed_column(out[field["name"]], field["type"])
+    return out
+
+
+def _type_check(field_type: str) -> pa.Check | None:
+    if field_type in ("string", "any"):
+        return None
+
+    def well_typed(series: pd.Series) -> pd.Series:
+        return series.isna() | typed_column(series, field_type).notna()
+
+    return pa.Check(well_typed, name=f"type:{field_type}", error=f"not a valid {field_type}")
+
+
+def _on_typed(field_type: str, test: Callable[[pd.Series], pd.Series], name: str, error: str) -> pa.Check:
+    """A constraint check that ignores missing and mistyped cells (reported elsewhere)."""
+
+    def check(series: pd.Series) -> pd.Series:
+        values = typed_column(series, field_type)
+        present = values.notna()
+        result = pd.Series(True, index=series.index)
+        if present.any():
+            result[present] = test(values[present]).astype(bool)
+        return result
+
+    return pa.Check(check, name=name, error=error)
+
+
+def constraint_checks(field: Mapping[str, Any]) -> list[pa.Check]:
+    """pandera checks for one Table Schema field: its type and its constraints."""
+    field_type = field.get("type", "string")
+    constraints = field.get("constraints", {})
+    checks = [c for c in [_type_check(field_type)] if c is not None]
+    if "enum" in constraints:
+        allowed = list(constraints["enum"])
+        checks.append(_on_typed(field_type, lambda s: s.isin(allowed), "enum", f"not one of {allowed}"))
+    if "pattern" in constraints:
+        regex = re.compile(constraints["pattern"])
+        checks.append(
+            _on_typed(
+                field_type,
+                lambda s: s.map(lambda v: regex.fullmatch(str(v)) is not None),
+                "pattern",
+                f"does not match {constraints['pattern']}",
+            )
+        )
+    if "minimum" in constraints:
+        low = constraints["minimum"]
+        checks.append(_on_typed(field_type, lambda s: s >= low, "minimum", f"less than {low}"))
+    if "maximum" in constraints:
+        high = constraints["maximum"]
+        checks.append(_on_typed(field_type, lambda s: s <= high, "maximum", f"greater than {high}"))
+    if "minLength" in constraints:
+        n = constraints["minLength"]
+        checks.append(_on_typed(field_type, lambda s: s.str.len() >= n, "minLength", f"shorter than {n}"))
+    if "maxLength" in constraints:
+        n = constraints["maxLength"]
+        checks.append(_on_typed(field_type, lambda s: s.str.len() <= n, "maxLength", f"longer than {n}"))
+    return checks
+
+
+def foreign_key_checks(
+    schema: Mapping[str, Any], parents: Mapping[str, pd.DataFrame]
+) -> dict[str, list[pa.Check]]:
+    """Named membership checks for single-field foreign keys, by child field.
+
+    A named check (not `isin(<all ids>)`) keeps error messages short on big tables.
+    """
+    checks: dict[str, list[pa.Check]] = {}
+    for fk in schema.get("foreignKeys", []):
+        (child,) = fk["fields"]
+        (parent_field,) = fk["reference"]["fields"]
+        resource = fk["reference"]["resource"]
+        parent = parents.get(resource)
+        if parent is None or parent_field not in parent:
+            continue
+        known = set(parent[parent_field].dropna())
+
+        def exists(series: pd.Series, known: set = known) -> pd.Series:
+            return series.isna() | series.isin(known)
+
+        checks.setdefault(child, []).append(
+            pa.Check(exists, name=f"foreign_key:{resource}.{parent_field}", error=f"not found in {resource}.{parent_field}")
+        )
+    return checks
+
+
+def dataframe_schema(
+    name: str,
+    schema: Mapping[str, Any],
+    extra: Mapping[str, list[pa.Check]] | None = None,
+) -> pa.DataFrameSchema:
+    """The pandera schema of one table; `extra` adds checks by field (foreign keys, text)."""
+    extra = extra or {}
+    columns = {}
+    for field in schema["fields"]:
+        constraints = field.get("constraints", {})
+        columns[field["name"]] = pa.Column(
+            dtype=None,
+            checks=constraint_checks(field) + list(extra.get(field["name"], [])),
+            nullable=not constraints.get("required", False),
+            unique=bool(constraints.get("unique", False)),
+            required=True,
+        )
+    primary_key = schema.get("primaryKey") or []
+    return pa.DataFrameSchema(
+        columns,
+        name=name,
+        strict=True,
+        ordered=True,
+        unique=primary_key if len(primary_key) > 1 else None,
+        report_duplicates="all",
+    )
