@@ -57,7 +57,7 @@ def _joins_previous(segment: str, char: str) -> bool:
     A combining mark (or a character whose NFKC starts with one, like ﾞ) always stays
     with what precedes it, so canonical reordering and composition happen inside one
     segment; any other character starts a new segment unless NFKC visibly joins it to
-    the previous one (Hangul jamo, ｶ + ﾞ handled above).
+    the previous one (Hangul jamo ᄀ + ᅡ → 가).
     """
     if unicodedata.combining(char) or unicodedata.combining(_nfkc(char)[0]):
         return True
@@ -136,10 +136,10 @@ def _labelled_forms(entry: RegistryEntry) -> list[tuple[str, ContextAlias | None
     A name or name_ja that a context alias also gives is matched only under that
     condition: this is how an ambiguous canonical name (X, Mistral) is made conditional.
     """
-    conditional = [(normalize(c.alias), c, f"context_aliases[{i}]") for i, c in enumerate(entry.context_aliases)]
+    conditional = [(normalize(c.alias), c, f"context_aliases ({c.alias!r})") for c in entry.context_aliases]
     claimed = {form for form, _, _ in conditional}
     plain: list[tuple[str, ContextAlias | None, str]] = []
-    named = [("name", entry.name), ("name_ja", entry.name_ja)] + [(f"aliases[{i}]", a) for i, a in enumerate(entry.aliases)]
+    named = [("name", entry.name), ("name_ja", entry.name_ja)] + [(f"aliases ({a!r})", a) for a in entry.aliases]
     for label, text in named:
         form = normalize(text) if text else ""
         if form and form not in claimed and all(form != seen for seen, _, _ in plain):
@@ -216,116 +216,8 @@ def _read_yaml(path: Path, data: bytes, problems: list[str]) -> Any:
     return None
 
 
-def _string_list(value: Any, fault: Any, label: str) -> tuple[str, ...]:
-    """A list of non-empty strings, or a fault per bad item."""
-    if not isinstance(value, list):
-        fault(label, f"must be a list of strings, got {type(value).__name__}")
-        return ()
-    good = []
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            fault(f"{label}[{i}]", f"must be a string, got {item!r} (quote it)")
-        elif not item.strip() or item != item.strip():
-            fault(f"{label}[{i}]", f"{item!r} is empty or has surrounding spaces")
-        else:
-            good.append(item)
-    return tuple(good)
-
-
-def _parse_context_alias(raw: Any, fault: Any, label: str) -> ContextAlias | None:
-    if not isinstance(raw, dict):
-        fault(label, "must be a mapping {alias: ..., requires: {...}}")
-        return None
-    for key in sorted(map(str, set(raw) - set(_CONTEXT_ALIAS_KEYS))):
-        fault(f"{label}.{key}", f"unknown key (allowed: {', '.join(_CONTEXT_ALIAS_KEYS)})")
-    alias, requires = raw.get("alias"), raw.get("requires")
-    ok = True
-    if not isinstance(alias, str) or not alias.strip() or alias != alias.strip() or not normalize(alias).strip():
-        fault(f"{label}.alias", f"must be a non-empty string without surrounding spaces, got {alias!r}")
-        ok = False
-    if not isinstance(requires, dict) or not requires:
-        fault(f"{label}.requires", f"must be a mapping with one or more of {', '.join(_CONDITION_KEYS)}")
-        return None
-    tests: dict[str, tuple[str, ...]] = {}
-    for key, value in requires.items():
-        if key not in _CONDITION_KEYS:
-            fault(f"{label}.requires.{key}", f"unknown test (allowed: {', '.join(_CONDITION_KEYS)})")
-            ok = False
-            continue
-        words = _string_list(value, fault, f"{label}.requires.{key}")
-        if not words:
-            fault(f"{label}.requires.{key}", "needs at least one word")
-            ok = False
-        tests[key] = words
-    return ContextAlias(alias, **tests) if ok else None
-
-
-def _optional_string(entry: dict[str, Any], key: str, fault: Any) -> str | None:
-    value = entry.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or value != value.strip():
-        fault(key, f"must be a non-empty string without surrounding spaces or null, got {value!r}")
-        return None
-    return value
-
-
-def _parse_entry(raw: Any, fault: Any) -> RegistryEntry | None:
-    """One entry checked field by field; returns None when a fault makes it unusable."""
-    if not isinstance(raw, dict):
-        fault("entry", "must be a mapping with id, type and name")
-        return None
-    before = fault.count
-    for key in sorted(map(str, set(raw) - set(_ENTRY_KEYS))):
-        fault(key, f"unknown key (allowed: {', '.join(_ENTRY_KEYS)})")
-    for key in ("id", "type", "name"):
-        if not isinstance(raw.get(key), str) or not raw[key].strip():
-            fault(key, f"required: a non-empty string, got {raw.get(key)!r}")
-    kind, name = raw.get("type"), raw.get("name")
-    if isinstance(kind, str) and kind not in ENTITY_TYPES:
-        fault("type", f"unknown type {kind!r} (one of: {', '.join(ENTITY_TYPES)})")
-    elif isinstance(kind, str) and isinstance(name, str) and isinstance(raw.get("id"), str):
-        expected = entity_id(kind, name)
-        if raw["id"] != expected:
-            fault("id", f"{raw['id']!r} is not entity_id(type, name) = {expected!r}")
-    name_ja = _optional_string(raw, "name_ja", fault)
-    if name_ja and isinstance(name, str) and normalize(name_ja) == normalize(name):
-        fault("name_ja", "same as name after normalization: use null")
-    aliases = _string_list(raw.get("aliases", []), fault, "aliases")
-    contexts = []
-    raw_contexts = raw.get("context_aliases", [])
-    if not isinstance(raw_contexts, list):
-        fault("context_aliases", "must be a list of {alias, requires} mappings")
-        raw_contexts = []
-    for i, item in enumerate(raw_contexts):
-        parsed = _parse_context_alias(item, fault, f"context_aliases[{i}]")
-        if parsed in contexts:
-            fault(f"context_aliases[{i}]", "repeats an earlier context alias")
-        elif parsed is not None:
-            contexts.append(parsed)
-    developer, family = _optional_string(raw, "developer", fault), _optional_string(raw, "family", fault)
-    if developer and kind not in _HAS_DEVELOPER:
-        fault("developer", f"only models and products have a developer, not a {kind}")
-    if family and kind != "model":
-        fault("family", f"only models have a family, not a {kind}")
-    if fault.count > before:
-        return None
-    entry = RegistryEntry(raw["id"], kind, name, name_ja, aliases, tuple(contexts), developer, family)
-    own = {normalize(name)} | ({normalize(name_ja)} if name_ja else set())
-    for i, alias in enumerate(aliases):
-        form = normalize(alias)
-        if form in own:
-            fault(f"aliases[{i}]", f"{alias!r} normalizes to {form!r}, a form this entry already has")
-        own.add(form)
-    claimed = {normalize(c.alias) for c in contexts}
-    for i, alias in enumerate(aliases):
-        if normalize(alias) in claimed:
-            fault(f"aliases[{i}]", f"{alias!r} is also a context alias of this entry: keep only one")
-    return entry
-
-
 class _Faults:
-    """Collects problems for one entry, each prefixed with file, entry number and id."""
+    """Collects the problems of one entry, each prefixed with file, entry number and id."""
 
     def __init__(self, problems: list[str], where: str) -> None:
         self.problems, self.where, self.count = problems, where, 0
@@ -335,17 +227,137 @@ class _Faults:
         self.count += 1
 
 
+def _clean_string(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and value == value.strip()
+
+
+def _string_list(value: Any, fault: _Faults, label: str) -> tuple[str, ...]:
+    """The list's good strings; a fault for a non-list or for each bad item."""
+    if not isinstance(value, list):
+        fault(label, f"must be a list of strings, got {value!r}")
+        return ()
+    good = []
+    for i, item in enumerate(value):
+        if _clean_string(item):
+            good.append(item)
+        else:
+            fault(f"{label}[{i}]", f"must be a non-empty string without surrounding spaces, got {item!r}")
+    return tuple(good)
+
+
+def _parse_context_alias(raw: Any, fault: _Faults, label: str) -> ContextAlias | None:
+    if not isinstance(raw, dict):
+        fault(label, "must be a mapping {alias: ..., requires: {...}}")
+        return None
+    before = fault.count
+    for key in sorted(map(str, set(raw) - set(_CONTEXT_ALIAS_KEYS))):
+        fault(f"{label}.{key}", f"unknown key (allowed: {', '.join(_CONTEXT_ALIAS_KEYS)})")
+    alias, requires = raw.get("alias"), raw.get("requires")
+    if not _clean_string(alias):
+        fault(f"{label}.alias", f"must be a non-empty string without surrounding spaces, got {alias!r}")
+    if not isinstance(requires, dict) or not requires:
+        fault(f"{label}.requires", f"must be a mapping with one or more of: {', '.join(_CONDITION_KEYS)}")
+        return None
+    tests: dict[str, tuple[str, ...]] = {}
+    for key, value in requires.items():
+        if key not in _CONDITION_KEYS:
+            fault(f"{label}.requires.{key}", f"unknown test (allowed: {', '.join(_CONDITION_KEYS)})")
+            continue
+        tests[key] = _string_list(value, fault, f"{label}.requires.{key}")
+        if not tests[key]:
+            fault(f"{label}.requires.{key}", "needs at least one word")
+    return ContextAlias(alias, **tests) if fault.count == before else None
+
+
+def _parse_context_aliases(raw: Any, fault: _Faults) -> tuple[ContextAlias, ...]:
+    if not isinstance(raw, list):
+        fault("context_aliases", f"must be a list of {{alias, requires}} mappings, got {raw!r}")
+        return ()
+    parsed: list[ContextAlias] = []
+    seen = set()
+    for i, item in enumerate(raw):
+        alias = _parse_context_alias(item, fault, f"context_aliases[{i}]")
+        if alias is None:
+            continue
+        key = (normalize(alias.alias), alias.followed_by, alias.preceded_by, alias.context_any)
+        if key in seen:
+            fault(f"context_aliases[{i}]", "repeats an earlier context alias of this entry")
+        seen.add(key)
+        parsed.append(alias)
+    return tuple(parsed)
+
+
+def _optional_string(raw: dict[str, Any], key: str, fault: _Faults) -> str | None:
+    value = raw.get(key)
+    if value is None or _clean_string(value):
+        return value
+    fault(key, f"must be a non-empty string without surrounding spaces, or null; got {value!r}")
+    return None
+
+
+def _check_own_forms(entry: RegistryEntry, fault: _Faults) -> None:
+    """Each alias must add a form: width and case variants are redundant, matching normalizes."""
+    if entry.name_ja and normalize(entry.name_ja) == normalize(entry.name):
+        fault("name_ja", "same as name after normalization: use null")
+    own = {normalize(entry.name)} | ({normalize(entry.name_ja)} if entry.name_ja else set())
+    claimed = {normalize(c.alias) for c in entry.context_aliases}
+    for alias in entry.aliases:
+        form = normalize(alias)
+        if form in own:
+            fault(f"aliases ({alias!r})", f"normalizes to {form!r}, a form this entry already has")
+        elif form in claimed:
+            fault(f"aliases ({alias!r})", "is also a context alias of this entry: keep one")
+        own.add(form)
+
+
+def _parse_entry(raw: Any, fault: _Faults) -> RegistryEntry | None:
+    """One entry checked field by field; None when it has no usable id, type and name."""
+    if not isinstance(raw, dict):
+        fault("entry", "must be a mapping with id, type and name")
+        return None
+    for key in sorted(map(str, set(raw) - set(_ENTRY_KEYS))):
+        fault(key, f"unknown key (allowed: {', '.join(_ENTRY_KEYS)})")
+    usable = True
+    for key in ("id", "type", "name"):
+        if not _clean_string(raw.get(key)):
+            fault(key, f"required: a non-empty string without surrounding spaces, got {raw.get(key)!r}")
+            usable = False
+    kind, name = raw.get("type"), raw.get("name")
+    if usable and kind not in ENTITY_TYPES:
+        fault("type", f"unknown type {kind!r} (one of: {', '.join(ENTITY_TYPES)})")
+        usable = False
+    if usable and raw["id"] != entity_id(kind, name):
+        fault("id", f"{raw['id']!r} is not entity_id(type, name) = {entity_id(kind, name)!r}")
+    name_ja = _optional_string(raw, "name_ja", fault)
+    aliases = _string_list(raw.get("aliases", []), fault, "aliases")
+    contexts = _parse_context_aliases(raw.get("context_aliases", []), fault)
+    developer, family = _optional_string(raw, "developer", fault), _optional_string(raw, "family", fault)
+    if developer and kind not in _HAS_DEVELOPER:
+        fault("developer", f"only models and products have a developer, not a {kind}")
+    if family and kind != "model":
+        fault("family", f"only models have a family, not a {kind}")
+    if not usable:
+        return None
+    entry = RegistryEntry(raw["id"], kind, name, name_ja, aliases, contexts, developer, family)
+    _check_own_forms(entry, fault)
+    return entry
+
+
 def _where(path: Path, number: int, raw: Any) -> str:
     ident = raw.get("id") if isinstance(raw, dict) else None
     return f"{path}: entry {number} ({ident if isinstance(ident, str) else 'no id'})"
 
 
-def _check_references(path: Path, numbered: list[tuple[int, RegistryEntry]], problems: list[str]) -> None:
+def _check_references(
+    path: Path, numbered: list[tuple[int, RegistryEntry]], file_ids: set[str], problems: list[str]
+) -> None:
+    """developer and family name an existing entry of the right type; an id whose own
+    entry is already reported as unusable is not reported again here."""
     by_id = {entry.id: entry for _, entry in numbered}
     for number, entry in numbered:
         for key, wanted in (("developer", "organization"), ("family", "model")):
             target = getattr(entry, key)
-            if target is None:
+            if target is None or (target in file_ids and target not in by_id):
                 continue
             where = f"{path}: entry {number} ({entry.id}): {key}"
             if target not in by_id:
@@ -405,9 +417,9 @@ def load_registry(path: Path | None = None) -> Registry:
                 fault("id", f"out of order: entries are sorted by id, and {ident!r} sorts before {previous_id!r}")
             first_number.setdefault(ident, number)
             previous_id = max(previous_id, ident)
-        if entry is not None and fault.count == 0:
+        if entry is not None:
             numbered.append((number, entry))
-    _check_references(path, numbered, problems)
+    _check_references(path, numbered, set(first_number), problems)
     _check_forms(path, numbered, problems)
     if problems:
         raise RegistryError(problems)
