@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 import ahocorasick
 
 from pipeline.ids import entity_id as make_entity_id
-from pipeline.registry import Registry, normalize_with_offsets
+from pipeline.registry import Registry, normalize_with_offsets, original_span
 from pipeline.text import Sentence, split_sentences
 
 METHOD_PRIORITY = {"registry": 0, "rule": 1, "ner": 2, "curated": 3}
@@ -140,7 +140,7 @@ def registry_mentions(source_id: str, body: str, registry: Registry, sentences: 
     candidates = []
     for last, (form, targets) in matcher(registry).automaton.iter(normalized):
         nstart, nend = last - len(form) + 1, last + 1
-        start, end = origin[nstart], origin[nend - 1] + 1
+        start, end = original_span(origin, len(body), nstart, nend)
         if not _is_word_bounded(body, start, end):
             continue
         sentence = _sentence_at(sentences, start)
@@ -183,8 +183,11 @@ VERSION_LIKE = re.compile(r"(?<![A-Za-z0-9\-.])([A-Za-z][A-Za-z0-9]*(?:[-.][A-Za
 STRONG_VERSION = re.compile(r"(?i)(?:-r\d|-v\d|\d+(?:\.\d+)?[bmk]$|^gpt-?\d|-\d+(?:\.\d+)?$|\d(?:\.\d+)?-(?:mini|pro|turbo|instruct|chat|coder|base)$)")
 MODEL_CONTEXT = ("モデル", "LLM", "言語モデル", "生成AI", "オープンウエート", "オープンウェイト", "パラメーター", "パラメータ")
 FAMILY_VERSION = re.compile(r"[- ]?(\d{1,2}(?:\.\d+)*[A-Za-z]?|[A-Z]\d{1,2}(?:\.\d+)*)(?![A-Za-z0-9])")
-PAREN_ALIAS = re.compile(rf"^[(（]([A-Za-z][A-Za-z0-9&.\- ]{{1,60}}|[{KATAKANA}・]{{2,30}})[)）]")
-GENERIC_WORDS = {"llm", "ai", "api", "gpu", "cpu", "os", "web", "open weight", "open source", "agi", "oss", "ceo", "cto"}
+PAREN_ALIAS = re.compile(rf"[(（]([A-Za-z][A-Za-z0-9&.\- ]{{1,60}}|[{KATAKANA}・]{{2,30}})[)）]")
+GENERIC_WORDS = {
+    "llm", "ai", "api", "gpu", "cpu", "os", "web", "agi", "oss", "ceo", "cto",
+    "open weight", "open source", "オープンソース", "オープンウエート", "オープンウェイト", "クローズドソース",
+}  # the field's own vocabulary: never a name, whatever a tagger says
 
 
 def _clean_name(text: str) -> str:

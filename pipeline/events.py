@@ -33,7 +33,10 @@ from pipeline.text import Sentence, split_sentences
 
 TRIGGERS: dict[str, tuple[str, ...]] = {
     "founding": ("設立", "創業", "創設"),
-    "model_release": ("公開", "リリース", "開放", "オープンソース化", "提供開始", "一般提供", "登場"),
+    "model_release": (
+        "公開", "リリース", "開放", "オープンソース化", "提供開始", "一般提供", "登場",
+        "オープンウエートだった", "オープンウェイトだった", "オープンソースだった",
+    ),
     "release_announcement": ("発表",),
     "access_change": ("非公開", "クローズド", "方針を転換", "方針転換", "転じた", "を通じてのみ", "経由でのみ", "ライセンスを変更"),
     "funding": ("投資", "出資", "資金調達", "評価額", "評価を得", "調達"),
@@ -41,15 +44,30 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "statement": ("語る", "語った", "語り", "指摘", "述べ", "と見る", "と考える", "によると", "強調", "警告", "主張", "批判"),
     "conference": ("開催",),
 }
-NEGATION = re.compile(r"^(?:し|さ)?(?:なかった|ない|ず|ませんでした|ません|されず|されなかった)")
-PLAN = re.compile(r"予定|方針|計画|見込み|以内|可能性|目指|することに興奮|する考え|へ向け|に向けて")
+NEGATED = re.compile(
+    r"^(?:(?:し|さ|して|され|されて)?(?:こ|い)?(?:なかった|ない|ず|ませんでした|ません)|化?を(?:躊躇|見送|延期|控え|断念))"
+)
+PLAN = re.compile(r"予定|方針(?!を?転換)|計画|見込み|以内|可能性|目指|することに興奮|する考え|へ向け|に向けて")
+GENERIC_BEFORE = re.compile(r"(?:次々と|次々に|続々と|相次いで)$")
+NOMINAL_AFTER = re.compile(r"^(?:の|に先立|以来|時|の際)")
+REFERENCE_BEFORE = re.compile(r"(?:この|その|今回の|同)(?:[^、。「」]{0,20}?の)?$")
+PREDICATE_AFTER = re.compile(r"^(?:し|しました|した|している|しています|しており)(?:[、。]|$)")
+TRIGGER_NOUN = re.compile(r"^(?:公開|リリース|発表|設立|投資|開催|提供)")
+SENTENCE_ADVERBIAL = re.compile(r"^(?:\(現地時間\)|（現地時間）)?(?:、|,|に、|には、)")
 GENERIC_SUBJECT = re.compile(r"^(?:など|なども|などは)")
 MONEY = re.compile(r"(?P<num>[0-9０-９]+(?:[.,][0-9]+)?)(?P<unit>兆|億|万)?(?P<cur>ドル|円|ユーロ|元)")
 CURRENCY = {"ドル": "USD", "円": "JPY", "ユーロ": "EUR", "元": "CNY"}
 UNIT = {"兆": 10**12, "億": 10**8, "万": 10**4, None: 1}
 QUOTE = re.compile(r"「[^」]*」")
-AGENT_MARK = re.compile(r"^(?:は|が|も|では|によると|によれば)")
+BARE_QUOTE = re.compile(r"「[^「」]*」")
+AGENT_MARK = re.compile(r"^(?:は|が|も|では|だが|によると|によれば)")  # 〜していた同社だが、
+SPEAKER_AFTER = re.compile(r"^(?:氏|さん|教授|CEO)?(?:は|が|によると|によれば|も)")
 SPEAKER_PAREN = re.compile(r"^[(（]")
+INVESTOR_AFTER = re.compile(r"^(?:など)?(?:から|が出資|が投資)")
+PLATFORM_AFTER = re.compile(r"^」?(?:に|で|上で|から|を通じて)")
+MODEL_NOUN = re.compile(r"(?:版|バージョン|モデル|LLM|重み|ウエート|ウェイト|コード)$")  # 完全版をリリース: still the model
+RELATIVE_DATE = re.compile(r"^(?:される|する|された|した)$")  # 次回開催される2025年9月: the date is the event's
+POSSESSIVE = re.compile(r"^の[^、。「」\s]{0,12}?[「『]?$")  # OpenAIの言語モデル「GPT-2」
 
 
 @dataclass(frozen=True)
@@ -89,6 +107,15 @@ class MergedEvent:
 # --- sentence analysis -------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Trigger:
+    """A trigger word kept as an event (sentence-local offsets)."""
+
+    start: int
+    end: int
+    kind: str
+
+
 def _triggers(text: str) -> list[tuple[int, int, str]]:
     """(start, end, type) of each trigger word in a sentence, longest first per place."""
     found = []
@@ -103,9 +130,12 @@ def _triggers(text: str) -> list[tuple[int, int, str]]:
     return chosen
 
 
-def _money(text: str) -> tuple[float, str] | None:
-    m = MONEY.search(text)
-    if not m:
+def _money_before(text: str, limit: int, floor: int) -> tuple[float, str] | None:
+    """The amount of a funding trigger: the last one written in its clause before it,
+    else the first one after it."""
+    before = list(MONEY.finditer(text, floor, limit))
+    m = before[-1] if before else MONEY.search(text, limit)
+    if m is None:
         return None
     number = float(unicodedata.normalize("NFKC", m.group("num")).replace(",", ""))
     return number * UNIT[m.group("unit")], CURRENCY[m.group("cur")]
@@ -115,17 +145,36 @@ def _in_quote(text: str, offset: int) -> bool:
     return any(q.start() < offset < q.end() for q in QUOTE.finditer(text))
 
 
+def _quote_ranges(text: str) -> list[tuple[int, int]]:
+    return [(q.start() + 1, q.end() - 1) for q in QUOTE.finditer(text)]
+
+
 @dataclass
 class Parse:
-    """Dependency facts of one sentence: for each mention, the trigger it attaches to."""
+    """Dependency facts of one sentence (absolute offsets).
 
-    attachments: dict[tuple[int, int], tuple[int, str]]  # mention span -> (trigger token char, relation)
+    attachments: for each mention, the verb it attaches to and the relation;
+    objects: for each verb, the character ranges of its `obj` subtrees.
+    """
+
+    attachments: dict[tuple[int, int], tuple[int, str]]
+    objects: dict[int, list[tuple[int, int, str]]] = field(default_factory=dict)  # verb -> (start, end, head word)
 
     def relation(self, span: Span, trigger_start: int, trigger_end: int) -> str | None:
         found = self.attachments.get((span.start, span.end))
         if found and trigger_start <= found[0] < trigger_end:
             return found[1]
         return None
+
+    def object_ranges(self, trigger_start: int, trigger_end: int) -> list[tuple[int, int, str]]:
+        """Objects of the trigger's verb, except one inside the trigger (方針を転換)."""
+        return [
+            r
+            for verb, ranges in self.objects.items()
+            if trigger_start <= verb < trigger_end
+            for r in ranges
+            if not (trigger_start <= r[0] and r[1] <= trigger_end)
+        ]
 
 
 def parse_sentence(doc: Any, sentence: Sentence, spans: Sequence[Span]) -> Parse:
@@ -148,23 +197,104 @@ def parse_sentence(doc: Any, sentence: Sentence, spans: Sequence[Span]) -> Parse
             if relation in ("nmod", "compound", "acl") and via_object:
                 relation = "obj"
             attachments[(span.start, span.end)] = (token.idx + sentence.start, relation)
-    return Parse(attachments)
+    objects: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+    for token in doc:
+        if token.dep_ == "obj":
+            subtree = list(token.subtree)
+            start = sentence.start + subtree[0].idx
+            end = sentence.start + subtree[-1].idx + len(subtree[-1].text)
+            objects[token.head.idx + sentence.start].append((start, end, token.text))
+    return Parse(attachments, dict(objects))
 
 
-def _date_for(dates: Sequence[DateMention], trigger_abs: int, sentence: Sentence) -> DateMention | None:
-    inside = [d for d in dates if sentence.start <= d.start < sentence.end]
-    before = [d for d in inside if d.start < trigger_abs]
+def _kept_triggers(text: str) -> tuple[list[Trigger], list[Trigger]]:
+    """(events, references) of a sentence, by the form around each trigger word.
+
+    Dropped: nominal uses (`Xの公開に先立つ`, `リリース時`, `発表の深層`), generic ones
+    (`次々と発表し`), release words inside a quote, and 登場 unless it is the predicate.
+    Changed: a negated release (`公開しなかった`, `オープンソース化を躊躇`) is an access
+    change, a planned one (`公開する予定`, `以内に`) a release announcement.
+    References (`この発表`, `今回のリリース`) point back at an event already reported.
+    """
+    kept: list[Trigger] = []
+    references: list[Trigger] = []
+    for start, end, kind in _triggers(text):
+        before, after = text[:start], text[end:]
+        if kind != "statement":
+            if GENERIC_BEFORE.search(before):
+                kept.append(Trigger(start, end, "generic"))  # a predicate all the same: it ends a clause
+                continue
+            if kind != "funding" and NOMINAL_AFTER.match(after):
+                continue
+            if kind == "access_change" and before.endswith("の"):
+                continue  # OpenAIのクローズドモデル戦略: a strategy, not a change
+            if kind == "funding" and after.startswith("家"):
+                continue  # 投資家: investors, not an investment
+            if kind in ("model_release", "release_announcement") and _in_quote(text, start):
+                continue
+            if REFERENCE_BEFORE.search(before):
+                references.append(Trigger(start, end, kind))
+                continue
+        if kind == "model_release":
+            if text[start:end] == "登場" and not PREDICATE_AFTER.match(after):
+                continue
+            if NEGATED.match(after):
+                kind = "access_change"
+        if kind in ("model_release", "release_announcement") and (
+            PLAN.search(text[max(0, start - 8) : start]) or PLAN.search(text[end : end + 14])
+        ):
+            kind = "release_announcement"
+        kept.append(Trigger(start, end, kind))
+    return kept, references
+
+
+def _dates_for(
+    dates: Sequence[DateMention], sentence: Sentence, clause: tuple[int, int], trigger: Trigger, spans: Sequence[Span]
+) -> DateMention | None:
+    """The date of the event a trigger reports.
+
+    Japanese puts a verb's arguments before it: the date is the last one written in the
+    trigger's clause before the trigger. A date written as the sentence's adverbial
+    (`2025年8月5日(現地時間)、`) also covers the later clauses, and a date the trigger's
+    verb modifies (`次回開催される2025年9月`) is the event's. A date that qualifies a noun (`2019年のGPT-2`) and, unless the trigger
+    is quoted, a date inside a quote, are not the event's date.
+    """
+    text = sentence.text
+    quoted = _in_quote(text, trigger.start)
+    usable, adverbial = [], []
+    for d in dates:
+        local = d.start - sentence.start
+        if not (0 <= local < len(text)) or (_in_quote(text, local) and not quoted):
+            continue
+        rest = text[d.end - sentence.start :]
+        if rest.startswith("の") and not TRIGGER_NOUN.match(rest[1:]):
+            continue
+        if SENTENCE_ADVERBIAL.match(rest) and local < trigger.start:
+            adverbial.append((local, d))
+        if clause[0] <= local < clause[1]:
+            usable.append((local, d))
+    before = [d for local, d in usable if local < trigger.start]
     if before:
         return before[-1]
-    return inside[0] if inside else None
+    modified = [d for local, d in usable if local >= trigger.end and RELATIVE_DATE.match(text[trigger.end : local])]
+    if modified:
+        return modified[0]
+    return adverbial[-1][1] if adverbial else None
 
 
-def _agent_by_surface(text: str, sentence: Sentence, spans: Sequence[Span], limit: int) -> list[Span]:
-    """Mentions marked by は/が/も (or によると) before the trigger, outside quotes."""
+def _agent_by_surface(text: str, sentence: Sentence, spans: Sequence[Span], clause_start: int, limit: int) -> list[Span]:
+    """Mentions marked by は/が/も (or によると) before the trigger, outside quotes.
+
+    A topic (は) carries over earlier clauses of the sentence; が and the rest only
+    within the trigger's own clause.
+    """
     found = []
     for span in spans:
         local = span.end - sentence.start
-        if local <= limit and AGENT_MARK.match(text[local:]) and not _in_quote(text, local):
+        if local > limit or _in_quote(text, local):
+            continue
+        mark = AGENT_MARK.match(text[local:])
+        if mark and (span.start - sentence.start >= clause_start or mark.group(0).startswith("は")):
             found.append(span)
     if not found:
         return []
@@ -174,19 +304,28 @@ def _agent_by_surface(text: str, sentence: Sentence, spans: Sequence[Span], limi
     return [found[-1]]
 
 
-def _speaker(text: str, sentence: Sentence, spans: Sequence[Span], previous: Span | None) -> Span | None:
+def _developer_by_possessive(body: str, objects: Sequence[Span], spans: Sequence[Span]) -> list[Span]:
+    """`OpenAIの言語モデル「GPT-2」`: the organization owning the released model."""
+    return [
+        org
+        for org in spans
+        if org.type == "organization"
+        and any(org.end <= o.start and POSSESSIVE.match(body[org.end : o.start]) for o in objects)
+    ]
+
+
+def _speaker(text: str, sentence: Sentence, spans: Sequence[Span]) -> Span | None:
     """Who says it: a person outside the quotes marked by は/が/によると, or `(Name氏)`."""
-    people = [s for s in spans if s.type == "person" and not _in_quote(text, s.start - sentence.start)]
-    for span in people:
+    for span in spans:
+        if span.type != "person" or _in_quote(text, span.start - sentence.start):
+            continue
         after = text[span.end - sentence.start :]
-        if re.match(r"^(?:氏|さん|教授|CEO)?(?:は|が|によると|によれば|も)", after):
+        if SPEAKER_AFTER.match(after):
             return span
         before = text[: span.start - sentence.start]
         if SPEAKER_PAREN.search(before[-1:] or "") and re.match(r"^(?:氏|さん)?[)）]", after):
             return span
-    if people:
-        return people[-1]
-    return previous
+    return None
 
 
 def _affiliations(text: str, sentence: Sentence, speaker: Span, spans: Sequence[Span]) -> list[Span]:
@@ -200,6 +339,48 @@ def _affiliations(text: str, sentence: Sentence, speaker: Span, spans: Sequence[
     ]
 
 
+def _statement_topics(text: str, sentence: Sentence, spans: Sequence[Span], speaker: Span | None, affiliations: Sequence[Span]) -> set[str]:
+    """What a statement is about: the entities inside its quotes, in its `Xについて`
+    phrase or after `によると`; failing those, the rest of the sentence."""
+    pool = [s for s in spans if s.type in ("model", "organization", "product") and s is not speaker]
+    inside = [s for s in pool if _in_quote(text, s.start - sentence.start)]
+    about = []
+    for m in re.finditer("について", text):
+        phrase_start = max(text.rfind("、", 0, m.start()), text.rfind("。", 0, m.start()), 0)
+        about += [s for s in pool if phrase_start <= s.start - sentence.start < m.start()]
+    cited = text.find("によると")
+    reported = [s for s in pool if cited >= 0 and s.start - sentence.start > cited]
+    topics = inside + about + reported
+    if not topics:
+        topics = [s for s in pool if s not in affiliations]
+    return {s.entity_id for s in topics}
+
+
+def _statement(source_id: str, sentence: Sentence, trigger: Trigger, spans: Sequence[Span], dates: Sequence[DateMention], speaker: Span | None) -> Event | None:
+    text = sentence.text
+    own = _speaker(text, sentence, spans)
+    speaker = own or speaker
+    if speaker is None:
+        return None
+    roles: dict[str, set[str]] = defaultdict(set)
+    roles["agent"].add(speaker.entity_id)
+    affiliations = _affiliations(text, sentence, speaker, spans) if own else []
+    roles["affiliation"] = {s.entity_id for s in affiliations}
+    roles["object"] = _statement_topics(text, sentence, spans, speaker, affiliations) - roles["agent"]
+    date = _dates_for(dates, sentence, (0, len(text)), trigger, spans)
+    confidence = 0.6 + (0.15 if own else 0) + (0.05 if roles["object"] else 0)
+    return Event(
+        type="statement",
+        participants={k: v for k, v in roles.items() if v},
+        date=date.value if date else UNKNOWN,
+        date_text=date.text if date else "",
+        source_id=source_id,
+        sentence=sentence,
+        method="rule",
+        confidence=round(confidence, 2),
+    )
+
+
 def sentence_events(
     source_id: str,
     sentence: Sentence,
@@ -207,27 +388,30 @@ def sentence_events(
     dates: Sequence[DateMention],
     parse: Parse | None,
     previous_speaker: Span | None,
+    body: str = "",
 ) -> list[Event]:
     """Every event one sentence reports (a sentence can hold several)."""
     text = sentence.text
+    body = body or " " * sentence.start + text
     events: list[Event] = []
+    kept, _ = _kept_triggers(text)
     statement_done = False
-    for t_start, t_end, kind in _triggers(text):
-        abs_start, abs_end = sentence.start + t_start, sentence.start + t_end
-        after = text[t_end:]
-        if kind == "model_release" and NEGATION.match(after):
+    for index, trigger in enumerate(kept):
+        kind = trigger.kind
+        if kind == "generic":
             continue
-        if kind == "model_release" and _in_quote(text, t_start):
-            continue
-        if kind in ("model_release", "release_announcement") and PLAN.search(text[t_start:]):
-            kind = "release_announcement"
         if kind == "statement":
             if statement_done:
                 continue
             statement_done = True
-        before_spans = [s for s in spans if s.end <= abs_start]
+            event = _statement(source_id, sentence, trigger, spans, dates, previous_speaker)
+            if event:
+                events.append(event)
+            continue
+        clause = (kept[index - 1].end if index else 0, kept[index + 1].start if index + 1 < len(kept) else len(text))
+        abs_start, abs_end = sentence.start + trigger.start, sentence.start + trigger.end
+        in_clause = [s for s in spans if clause[0] <= s.start - sentence.start < clause[1]]
         roles: dict[str, set[str]] = defaultdict(set)
-        parsed = False
 
         def by_parse(relations: tuple[str, ...], pool: Iterable[Span]) -> list[Span]:
             if parse is None:
@@ -235,63 +419,48 @@ def sentence_events(
             return [s for s in pool if parse.relation(s, abs_start - 1, abs_end + 1) in relations]
 
         actors = [s for s in spans if s.type in ("organization", "person")]
-        things = [s for s in spans if s.type in ("model", "product")]
-        if kind == "statement":
-            speaker = _speaker(text, sentence, spans, previous_speaker)
-            if speaker is None:
-                continue
-            roles["agent"].add(speaker.entity_id)
-            for org in _affiliations(text, sentence, speaker, spans) if speaker in spans else []:
-                roles["affiliation"].add(org.entity_id)
-            for s in spans:
-                if s.type in ("model", "organization") and s.entity_id not in roles["affiliation"] and s is not speaker:
-                    roles["object"].add(s.entity_id)
-        else:
-            agents = by_parse(("nsubj", "nsubj:pass"), actors)
-            objects = by_parse(("obj",), things if kind != "funding" else actors)
-            parsed = bool(agents or objects)
+        models = [s for s in in_clause if s.type == "model" and not text[s.end - sentence.start :].startswith("以来")]
+        agents = by_parse(("nsubj", "nsubj:pass"), actors)
+        objects = by_parse(("obj",), models if kind != "funding" else actors)
+        parsed = bool(agents or objects)
+        if not agents:
+            agents = _agent_by_surface(text, sentence, [s for s in actors if s.end <= abs_start], clause[0], trigger.start)
+        if kind in ("model_release", "access_change", "partnership"):
+            if parse is not None:
+                ranges = parse.object_ranges(abs_start, abs_end)
+                if ranges and not any(
+                    MODEL_NOUN.search(head) or any(r0 <= m.start and m.end <= r1 for m in models) for r0, r1, head in ranges
+                ):
+                    continue  # the parse says something else is released (書簡を公開し)
+            if not objects:
+                objects = [s for s in models if s.end <= abs_start] or [s for s in models if s.start >= abs_end]
             if not agents:
-                agents = _agent_by_surface(text, sentence, [s for s in actors if s in before_spans], t_start)
-            if kind in ("model_release", "access_change", "partnership") and not objects:
-                objects = [s for s in things if s.type == "model" and s.end <= abs_start] or [s for s in things if s.type == "model"]
-            if kind == "conference":
-                objects = [s for s in spans if s.type == "event_name"]
-            if kind == "founding":
-                objects = agents or [s for s in actors if s.type == "organization"][:1]
-                agents = [s for s in actors if s.type == "person"]
-            if kind == "funding":
-                investors = [s for s in actors if text[s.end - sentence.start :].startswith(("から", "が出資", "が投資"))]
-                recipients = [s for s in (agents or actors) if s not in investors][:1]
-                agents, objects = investors, []
-                for r in recipients:
-                    roles["recipient"].add(r.entity_id)
-            for s in agents:
-                roles["agent"].add(s.entity_id)
-            for s in objects:
-                if s.entity_id not in roles["agent"]:
-                    roles["object"].add(s.entity_id)
+                agents = _developer_by_possessive(body, objects, [s for s in in_clause if s.end <= abs_start])
+        if kind == "conference":
+            objects = [s for s in in_clause if s.type == "event_name"]
+            agents = agents or _developer_by_possessive(body, objects, in_clause)
+        if kind == "founding":
+            objects = agents or [s for s in actors if s.type == "organization"][:1]
+            agents = [s for s in actors if s.type == "person"]
+        if kind == "funding":
+            investors = [s for s in actors if clause[0] <= s.start - sentence.start and INVESTOR_AFTER.match(text[s.end - sentence.start :])]
+            recipients = [s for s in (agents or actors) if s not in investors and not INVESTOR_AFTER.match(text[s.end - sentence.start :])][:1]
+            agents, objects = investors, []
+            roles["recipient"] = {r.entity_id for r in recipients}
+        roles["agent"] = {s.entity_id for s in agents}
+        roles["object"] = {s.entity_id for s in objects} - roles["agent"]
+        if kind in ("model_release", "access_change"):
+            roles["license"] = {s.entity_id for s in spans if s.type == "license"}
+        if kind in ("partnership", "model_release"):
             for s in spans:
-                if s.type == "license" and kind in ("model_release", "access_change"):
-                    roles["license"].add(s.entity_id)
-            if kind in ("partnership", "model_release"):
-                for s in spans:
-                    rel = parse.relation(s, abs_start - 1, abs_end + 1) if parse else None
-                    local = s.end - sentence.start
-                    if s.type == "product" and (rel == "obl" or re.match(r"^」?(?:に|で|上で|から|を通じて)", text[local:])):
-                        roles["platform"].add(s.entity_id)
-                        roles["object"].discard(s.entity_id)
-        if kind in ("model_release", "access_change", "partnership") and not roles["object"]:
-            continue  # no named model: a generic remark, not a specific event
-        if kind == "release_announcement" and not roles["agent"]:
+                rel = parse.relation(s, abs_start - 1, abs_end + 1) if parse else None
+                if s.type == "product" and (rel == "obl" or PLATFORM_AFTER.match(text[s.end - sentence.start :])):
+                    roles["platform"].add(s.entity_id)
+                    roles["object"].discard(s.entity_id)
+        if not _complete(kind, roles):
             continue
-        if kind == "funding" and not (roles["recipient"] or roles["agent"]):
-            continue
-        if kind == "conference" and not roles["object"]:
-            continue
-        if kind == "founding" and not roles["object"]:
-            continue
-        date = _date_for(dates, abs_start, sentence)
-        money = _money(text) if kind == "funding" else None
+        date = _dates_for(dates, sentence, clause, trigger, spans)
+        money = _money_before(text, trigger.start, clause[0]) if kind == "funding" else None
         found_agent = bool(roles["agent"] or roles["recipient"])
         confidence = 0.5 + (0.25 if parsed else 0.1) + (0.1 if found_agent and roles["object"] else 0) + (0.05 if date else 0)
         events.append(
@@ -311,9 +480,32 @@ def sentence_events(
     return events
 
 
+def _complete(kind: str, roles: dict[str, set[str]]) -> bool:
+    """An event needs its core participants: a named model for releases and access
+    changes (otherwise it is a generic remark), an agent for announcements, …"""
+    if kind in ("model_release", "access_change", "partnership", "conference", "founding"):
+        return bool(roles["object"])
+    if kind == "release_announcement":
+        return bool(roles["agent"])
+    if kind == "funding":
+        return bool(roles["recipient"] or roles["agent"])
+    return True
+
+
 def needs_parse(sentence: Sentence) -> bool:
     """Only sentences with a trigger are worth GiNZA's time."""
-    return bool(_triggers(sentence.text))
+    return any(t.kind != "generic" for t in _kept_triggers(sentence.text)[0])
+
+
+def coreferences(body: str, spans: Sequence[Span]) -> list[Span]:
+    """`同社` / `同氏`: the organization / person last named before them."""
+    found = []
+    for word, kind in (("同社", "organization"), ("同氏", "person")):
+        for m in re.finditer(word, body):
+            earlier = [s for s in spans if s.type == kind and s.end <= m.start()]
+            if earlier:
+                found.append(Span(m.start(), m.end(), earlier[-1].entity_id, kind))
+    return found
 
 
 def article_events(
@@ -327,6 +519,7 @@ def article_events(
     sentences = split_sentences(body)
     dates = find_dates(body, published)
     spans = [Span(s, e, eid, t) for s, e, eid, t in mentions]
+    spans = sorted(spans + coreferences(body, spans), key=lambda s: (s.start, s.end))
     by_sentence = [[sp for sp in spans if sen.start <= sp.start < sen.end] for sen in sentences]
     todo = [i for i, sen in enumerate(sentences) if needs_parse(sen)]
     docs: dict[int, Any] = {}
@@ -338,25 +531,34 @@ def article_events(
             for i, doc in zip(todo, nlp.pipe([sentences[i].text for i in todo], batch_size=4)):
                 docs[i] = doc
     events: list[Event] = []
-    previous_speaker: Span | None = None
-    for i in todo:
-        sentence = sentences[i]
+    speaker: Span | None = None  # the speaker of the previous sentence, if it was a statement
+    for i, sentence in enumerate(sentences):
         parse = parse_sentence(docs[i], sentence, by_sentence[i]) if i in docs else None
-        found = sentence_events(source_id, sentence, by_sentence[i], dates, parse, previous_speaker if i - 1 in _statement_rows(events, sentences) else None)
-        for event in found:
-            if event.type == "statement":
-                agent = next(iter(event.participants.get("agent", [])), None)
-                previous_speaker = next((sp for sp in spans if sp.entity_id == agent), previous_speaker)
+        found = sentence_events(source_id, sentence, by_sentence[i], dates, parse, speaker, body) if i in todo else []
+        if not found and speaker is not None and BARE_QUOTE.fullmatch(sentence.text):
+            # 「…」 on its own after `次のように語る`: the same speaker goes on
+            found = [e for e in [_statement(source_id, sentence, Trigger(0, 0, "statement"), by_sentence[i], dates, speaker)] if e]
+        found += _references(source_id, sentence, events)
+        statements = [e for e in found if e.type == "statement"]
+        agent = next(iter(statements[0].participants["agent"]), None) if statements else None
+        speaker = next((sp for sp in spans if sp.entity_id == agent), None)
         events.extend(found)
     return events
 
 
-def _statement_rows(events: Sequence[Event], sentences: Sequence[Sentence]) -> set[int]:
-    rows = set()
-    for event in events:
-        if event.type == "statement":
-            rows.add(sentences.index(event.sentence))
-    return rows
+def _references(source_id: str, sentence: Sentence, events: Sequence[Event]) -> list[Event]:
+    """`この発表は…`, `今回のリリース`: the sentence is more evidence of an event of that
+    type the article reported before."""
+    found = []
+    for trigger in _kept_triggers(sentence.text)[1]:
+        earlier = [e for e in events if e.type == trigger.kind]
+        if earlier:
+            # 今回の: the news the article is about, which it reports first; この/その: the last one
+            last = earlier[0] if sentence.text[: trigger.start].rfind("今回の") >= 0 else earlier[-1]
+            found.append(
+                Event(last.type, {k: set(v) for k, v in last.participants.items()}, UNKNOWN, "", source_id, sentence, "rule", 0.5, last.amount, last.currency)
+            )
+    return found
 
 
 # --- merging ------------------------------------------------------------------------
@@ -364,7 +566,8 @@ def _statement_rows(events: Sequence[Event], sentences: Sequence[Sentence]) -> s
 
 def _key(event: Event) -> tuple:
     roles = ("agent", "object") if event.type != "funding" else ("agent", "recipient")
-    return (event.type,) + tuple(frozenset(event.participants.get(r, ())) for r in roles)
+    amount = (event.amount, event.currency) if event.type == "funding" else None
+    return (event.type, amount) + tuple(frozenset(event.participants.get(r, ())) for r in roles)
 
 
 def _compatible(a: DateValue, b: DateValue) -> bool:
@@ -399,13 +602,84 @@ def event_id(kind: str, participants: dict[str, set[str]], date: DateValue) -> s
     return f"{kind}-{digest}"
 
 
-def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
-    """One row per real-world event: same type and agents/objects, compatible dates.
+Group = list[Event]
 
-    Statements by the same speaker (and the same date) are one event whose objects are
-    the union of what each reported sentence is about.
+
+def _role(group: Group, role: str) -> set[str]:
+    return set().union(*(e.participants.get(role, set()) for e in group))
+
+
+def _sources(group: Group) -> set[str]:
+    return {e.source_id for e in group}
+
+
+def _dates_fit(a: Group, b: Group) -> bool:
+    return all(_compatible(x.date, y.date) for x in a for y in b if x.source_id == y.source_id)
+
+
+def _same_family(a: set[str], b: set[str]) -> bool:
+    """Every model of one set is a model of the other or a member of its family
+    (`model:gpt-oss` and `model:gpt-oss-120b`), and the sets differ."""
+
+    def covered(x: str, others: set[str]) -> bool:
+        return any(x == y or x.startswith(y + "-") or y.startswith(x + "-") for y in others)
+
+    return a != b and bool(a) and bool(b) and all(covered(x, b) for x in a) and all(covered(y, a) for y in b)
+
+
+def _absorb(groups: list[Group], fits) -> list[Group]:
+    """Fold each group into the one group `fits` accepts (preferring one that shares an
+    article with it); a group with no single home stays as it is."""
+    result = list(groups)
+    for group in list(groups):
+        homes = [g for g in result if g is not group and fits(group, g) and _dates_fit(group, g)]
+        near = [g for g in homes if _sources(g) & _sources(group)]
+        home = near if near else homes
+        if len(home) == 1:
+            home[0].extend(group)
+            result.remove(group)
+    return result
+
+
+def _agentless_report(group: Group, other: Group) -> bool:
+    """`GPT-2の段階的リリース`: a release nobody is named for is the release of the same
+    model(s) whose agent another report names."""
+    kind = group[0].type
+    return (
+        kind in ("model_release", "access_change", "partnership", "release_announcement", "conference")
+        and other[0].type == kind
+        and not _role(group, "agent")
+        and bool(_role(other, "agent"))
+        and bool(_role(group, "object"))
+        and (_role(group, "object") == _role(other, "object") or _same_family(_role(group, "object"), _role(other, "object")))
+    )
+
+
+def _family_report(group: Group, other: Group) -> bool:
+    """`OpenAIがgpt-oss を開放` and `OpenAIはgpt-oss-120bとgpt-oss-20bを公開` in one
+    article: the same release named by its family and by its members."""
+    return (
+        group[0].type == other[0].type
+        and group[0].type in ("model_release", "access_change")
+        and _role(group, "agent") == _role(other, "agent")
+        and bool(_sources(group) & _sources(other))
+        and _same_family(_role(group, "object"), _role(other, "object"))
+    )
+
+
+def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
+    """One row per real-world event.
+
+    1. Reports with the same type, agents and objects (funding: investors, recipient
+       and amount) and compatible dates are one event; statements by the same speaker
+       on the same date are one event whose objects are the union of what each
+       reported sentence is about.
+    2. A report that names no agent joins the one event of the same type and models
+       that does (one in the same article first, else one in the corpus).
+    3. Within an article, a release of a family and of its members by the same agent
+       is one event.
     """
-    groups: list[list[Event]] = []
+    groups: list[Group] = []
     for event in sorted(events, key=lambda e: (e.source_id, e.sentence.start, e.type)):
         for group in groups:
             head = group[0]
@@ -417,6 +691,8 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
                 break
         else:
             groups.append([event])
+    groups = _absorb(groups, _agentless_report)
+    groups = _absorb(groups, _family_report)
     merged = []
     for group in groups:
         participants: dict[str, set[str]] = defaultdict(set)
@@ -424,7 +700,7 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
             for role, ids in e.participants.items():
                 participants[role] |= ids
         for role in ("object", "affiliation", "platform", "license", "recipient"):
-            participants[role] -= participants["agent"] if role != "agent" else set()
+            participants[role] -= participants["agent"]
         participants = {k: v for k, v in participants.items() if v}
         date, conflict = choose_date([e.date for e in group])
         amounts = [(e.amount, e.currency) for e in group if e.amount is not None]

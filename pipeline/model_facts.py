@@ -12,7 +12,7 @@ import re
 from collections import Counter, defaultdict
 from typing import Any, Sequence
 
-from pipeline.events import MergedEvent
+from pipeline.events import POSSESSIVE, MergedEvent
 from pipeline.text import split_sentences
 
 OPEN_WEIGHTS = "(?:オープンウエート|オープンウェイト|オープン・ウエート|open[- ]weights?)"
@@ -29,7 +29,6 @@ BEFORE = {
     "open_weights": re.compile(rf"{OPEN_WEIGHTS}(?:な|の)(?:LLM|AIモデル|モデル|言語モデル)?[「『]?$"),
     "open_source": re.compile(rf"{OPEN_SOURCE}(?:な|の)(?:LLM|AIモデル|モデル|言語モデル)[「『]?$"),
 }
-POSSESSIVE = re.compile(r"^の[^、。「」\s]{0,12}?[「『]?$")
 OPENNESS_ORDER = ("closed", "open_source", "open_weights")
 
 

@@ -1,0 +1,180 @@
+"""Event extraction: triggers, roles, dates, amounts, statements and merging, on the
+real articles (one extraction per session) and on small articles written for one rule
+each (surface rules only, no GiNZA, so they run in milliseconds)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipeline.corpus import Article
+from pipeline.dates import parse_edtf
+from pipeline.events import choose_date, event_id
+from pipeline.extract import extract_tables
+
+TT = "techtarget-2025-08-21-gpt-oss"
+ZENN = "zenn-2025-04-01-openai-open-weights"
+
+
+def article(body: str, source_id: str = "test-2025-01-01-a", published: str = "2025-06-01") -> Article:
+    return Article(
+        source_id, Path(f"{source_id}.md"), "t", "p", "a", "https://example.org/" + source_id,
+        published, parse_edtf(published), "ja", "", body,
+    )
+
+
+def events_of(*bodies: str) -> list[dict]:
+    """Events (with participants by role and evidence) of small articles, surface rules only."""
+    arts = [article(b, f"test-2025-01-0{i + 1}-a") for i, b in enumerate(bodies)]
+    tables = extract_tables(arts, apply_corrections=False, use_ner=False, parse=False)
+    return _joined(tables)
+
+
+def _joined(tables) -> list[dict]:
+    out = []
+    for e in tables["events"]:
+        roles: dict[str, set[str]] = {}
+        for p in tables["event_participants"]:
+            if p["event_id"] == e["event_id"]:
+                roles.setdefault(p["role"], set()).add(p["entity_id"])
+        evidence = [r for r in tables["event_evidence"] if r["event_id"] == e["event_id"]]
+        out.append({**e, "roles": roles, "evidence": evidence})
+    return out
+
+
+@pytest.fixture(scope="session")
+def corpus_events(extracted):
+    return _joined(extracted)
+
+
+def find(events, kind, **roles):
+    return [e for e in events if e["type"] == kind and all(e["roles"].get(r) == set(v) for r, v in roles.items())]
+
+
+# --- the real articles -------------------------------------------------------------
+
+
+def test_gpt_oss_release_is_dated_with_its_members_and_licence(corpus_events):
+    (e,) = [e for e in corpus_events if e["type"] == "model_release" and "model:gpt-oss-120b" in e["roles"].get("object", set())]
+    assert e["date"] == "2025-08-05" and e["date_precision"] == "day"
+    assert e["roles"]["object"] >= {"model:gpt-oss-120b", "model:gpt-oss-20b"}
+    assert e["roles"]["agent"] == {"organization:openai"}
+    texts = {r["date_text"] for r in e["evidence"]}
+    assert "2025年8月5日" in texts
+
+
+def test_season_date_of_deepseek_r1(corpus_events):
+    (e,) = find(corpus_events, "model_release", agent={"organization:deepseek"}, object={"model:deepseek-r1"})
+    assert (e["date"], str(e["date_start"]), str(e["date_end"])) == ("2025-33", "2025-01-01", "2025-03-31")
+
+
+def test_a_letter_published_is_not_a_model_release(corpus_events):
+    """「書簡を公開し」 in the Zuckerberg sentence releases no model."""
+    releases = [e for e in corpus_events if e["type"] == "model_release"]
+    assert not any("person:mark-zuckerberg" in e["roles"].get("agent", set()) for e in releases)
+    assert not any(e["date"] == "2025-07-30" for e in releases)
+
+
+def test_statement_has_speaker_affiliation_and_quote(corpus_events):
+    (e,) = find(corpus_events, "statement", agent={"person:roowan-karan"})
+    assert e["roles"]["affiliation"] == {"organization:forrester-research"}
+    assert e["roles"]["object"] == {"model:gpt-oss-120b", "model:gpt-oss-20b"}
+    assert any("と語る" in r["quote"] for r in e["evidence"])
+
+
+def test_statement_date_ignores_dates_inside_the_quote(corpus_events):
+    """Nicholson mentions 2025年9月 inside his quote: his statement stays undated."""
+    (e,) = find(corpus_events, "statement", agent={"person:debiddo-nikoruson"})
+    assert e["date"] in (None, "")
+    assert len(e["evidence"]) >= 4  # one event for all his reported sentences
+
+
+def test_bare_quote_after_tsugi_no_youni_is_the_same_speaker(corpus_events):
+    (e,) = find(corpus_events, "statement", agent={"person:hannanee-hajishiruji"})
+    assert any(r["quote"].startswith("「オープンウエートなので") for r in e["evidence"])
+
+
+def test_conference_date_is_the_noun_its_verb_modifies(corpus_events):
+    (e,) = find(corpus_events, "conference", object={"event_name:llamacon"})
+    assert e["date"] == "2025-09" and e["roles"]["agent"] == {"organization:meta-platforms"}
+
+
+def test_withheld_release_is_an_access_change(corpus_events):
+    (e,) = find(corpus_events, "access_change", agent={"organization:openai"}, object={"model:gpt-2"})
+    assert e["date"] == "2019"
+    assert any("リリースしませんでした" in r["quote"] for r in e["evidence"])
+
+
+def test_two_amounts_in_one_sentence_are_two_funding_events(corpus_events):
+    funding = {(e["amount"], e["currency"], e["date"] or "") for e in corpus_events if e["type"] == "funding"}
+    assert (1e9, "USD", "") in funding and (5e10, "USD", "2023") in funding and (3e10, "USD", "") in funding
+    (ms,) = find(corpus_events, "funding", agent={"organization:microsoft"})
+    assert ms["roles"]["recipient"] == {"organization:openai"}
+
+
+def test_every_event_is_backed_by_a_sentence_of_its_article(extracted, bodies):
+    for r in extracted["event_evidence"]:
+        assert bodies[r["source_id"]][r["start"] : r["end"]] == r["quote"]
+        assert 0 < r["confidence"] <= 1
+
+
+# --- one rule per small article -----------------------------------------------------
+
+
+def test_negated_release_is_not_a_release():
+    (e,) = events_of("OpenAIは2019年にGPT-2を公開しなかった。")
+    assert e["type"] == "access_change" and e["date"] == "2019"
+
+
+def test_plan_is_an_announcement_not_a_release():
+    (e,) = events_of("OpenAIはGPT-5を数カ月以内に公開する予定だ。")
+    assert e["type"] == "release_announcement"
+
+
+def test_sentence_without_date_gives_undated_event_not_publication_date():
+    (e,) = events_of("Metaは「Llama 3」を公開した。")
+    assert e["date"] in (None, "") and e["date_precision"] == "unknown"
+
+
+def test_date_qualifying_a_noun_is_not_the_event_date():
+    (e,) = events_of("OpenAIは2019年のGPT-2以来初めてGPT-4を公開した。")
+    assert e["date"] in (None, "")
+
+
+def test_yen_trillion_amount():
+    (e,) = events_of("ソフトバンクグループはOpenAIに1兆円を投資した。")
+    assert (e["type"], e["amount"], e["currency"]) == ("funding", 1e12, "JPY")
+
+
+def test_generic_plural_is_no_event():
+    assert events_of("Google、IBM、Alibabaなども次々とモデルを公開している。") == []
+
+
+def test_cross_article_reports_merge_and_flag_date_conflict():
+    events = events_of("2025年4月1日、OpenAIは「GPT-4.5」を公開した。", "2025年3月31日、OpenAIは「GPT-4.5」を公開した。")
+    (e,) = [e for e in events if e["type"] == "model_release"]
+    assert len(e["evidence"]) == 2 and {r["date_text"] for r in e["evidence"]} == {"2025年4月1日", "2025年3月31日"}
+    assert e["date_conflict"] is True
+    assert e["date"] == "2025-03-31"  # equally precise, equally reported: the earliest
+
+
+def test_choose_date_prefers_precision_then_reports():
+    year, day, other = parse_edtf("2025"), parse_edtf("2025-08-05"), parse_edtf("2025-08-06")
+    assert choose_date([year, day]) == (day, False)
+    assert choose_date([other, day, other]) == (other, True)
+
+
+def test_event_id_is_stable_and_order_free():
+    d = parse_edtf("2025-08-05")
+    a = event_id("model_release", {"object": {"model:b", "model:a"}, "agent": {"organization:x"}}, d)
+    b = event_id("model_release", {"agent": {"organization:x"}, "object": {"model:a", "model:b"}}, d)
+    assert a == b and a.startswith("model_release-") and len(a.split("-")[-1]) == 12
+    assert a != event_id("model_release", {"agent": {"organization:x"}}, d)
+
+
+def test_date_bounds_are_dates(corpus_events):
+    for e in corpus_events:
+        if e["date"]:
+            assert isinstance(e["date_start"], date) and e["date_start"] <= e["date_end"]
