@@ -532,18 +532,44 @@ def article_events(
                 docs[i] = doc
     events: list[Event] = []
     speaker: Span | None = None  # the speaker of the previous sentence, if it was a statement
+    previous: list[Event] = []  # the events of the previous sentence
     for i, sentence in enumerate(sentences):
         parse = parse_sentence(docs[i], sentence, by_sentence[i]) if i in docs else None
         found = sentence_events(source_id, sentence, by_sentence[i], dates, parse, speaker, body) if i in todo else []
         if not found and speaker is not None and BARE_QUOTE.fullmatch(sentence.text):
             # 「…」 on its own after `次のように語る`: the same speaker goes on
             found = [e for e in [_statement(source_id, sentence, Trigger(0, 0, "statement"), by_sentence[i], dates, speaker)] if e]
+        found += _continuation(source_id, sentence, by_sentence[i], found, previous)
         found += _references(source_id, sentence, events)
+        previous = found
         statements = [e for e in found if e.type == "statement"]
         agent = next(iter(statements[0].participants["agent"]), None) if statements else None
         speaker = next((sp for sp in spans if sp.entity_id == agent), None)
         events.extend(found)
     return events
+
+
+def _continuation(source_id: str, sentence: Sentence, spans: Sequence[Span], found: Sequence[Event], previous: Sequence[Event]) -> list[Event]:
+    """`…の下で公開されており`: a release sentence that names no model and no agent goes
+    on about the release of the sentence before (the subject is left out, as Japanese
+    does); its licence and platforms join that event."""
+    triggers = [t for t in _kept_triggers(sentence.text)[0] if t.kind == "model_release"]
+    if not triggers or any(e.type == "model_release" for e in found):
+        return []
+    first = sentence.start + triggers[0].start
+    if any(s.type == "model" or (s.type in ("organization", "person") and s.start < first) for s in spans):
+        return []
+    before = [e for e in previous if e.type == "model_release"]
+    if not before:
+        return []
+    roles = {k: set(v) for k, v in before[0].participants.items()}
+    for s in spans:
+        platform = s.type in ("product", "organization") and PLATFORM_AFTER.match(sentence.text[s.end - sentence.start :])
+        if s.type == "license":
+            roles.setdefault("license", set()).add(s.entity_id)
+        elif platform:
+            roles.setdefault("platform", set()).add(s.entity_id)
+    return [Event("model_release", roles, UNKNOWN, "", source_id, sentence, "rule", 0.55)]
 
 
 def _references(source_id: str, sentence: Sentence, events: Sequence[Event]) -> list[Event]:

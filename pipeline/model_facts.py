@@ -87,6 +87,7 @@ def model_rows(
     developers: dict[str, Counter] = defaultdict(Counter)
     developer_sources: dict[tuple[str, str], set[str]] = defaultdict(set)
     openness: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    inferred: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     licenses: dict[str, Counter] = defaultdict(Counter)
     license_sources: dict[tuple[str, str], set[str]] = defaultdict(set)
     releases: dict[str, list[MergedEvent]] = defaultdict(list)
@@ -109,7 +110,7 @@ def model_rows(
                         developers[model][org] += 1
                         developer_sources[(model, org)] |= sources
             if event.type == "access_change":
-                openness[model]["closed"] |= sources
+                inferred[model]["closed"] |= sources
             if event.type == "model_release":
                 releases[model].append(event)
                 for lic in event.participants.get("license", set()):
@@ -119,7 +120,9 @@ def model_rows(
     rows = []
     for model in sorted(model_ids):
         developer = min(developers[model], key=lambda o: (-developers[model][o], o)) if developers[model] else None
-        stated = openness.get(model, {})
+        # what a sentence says of the model outright beats what an access change implies:
+        # GPT-2 was withheld in 2019, yet "GPT-2はオープンウエートだった"
+        stated = openness.get(model) or inferred.get(model, {})
         value = next((v for v in OPENNESS_ORDER if v in stated), "unknown")
         lic = min(licenses[model], key=lambda o: (-licenses[model][o], o)) if licenses[model] else None
         dated = [r for r in releases[model] if r.date.start is not None]

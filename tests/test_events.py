@@ -178,3 +178,20 @@ def test_date_bounds_are_dates(corpus_events):
     for e in corpus_events:
         if e["date"]:
             assert isinstance(e["date_start"], date) and e["date_start"] <= e["date_end"]
+
+
+def test_licence_comes_from_the_sentence_that_goes_on_about_the_release(corpus_events, extracted):
+    """「…の下で公開されており」 names no model: it continues the gpt-oss release before it."""
+    (e,) = [e for e in corpus_events if e["type"] == "model_release" and "model:gpt-oss-120b" in e["roles"].get("object", set())]
+    assert e["roles"]["license"] == {"license:apache-license-2.0"}
+    assert "organization:hugging-face" in e["roles"]["platform"]
+    models = {m["model_id"]: m for m in extracted["models"]}
+    assert models["model:gpt-oss-120b"]["license_id"] == "license:apache-license-2.0"
+    assert models["model:gpt-oss-120b"]["license_sources"] == TT
+
+
+def test_model_openness_prefers_what_a_sentence_says_outright(extracted):
+    models = {m["model_id"]: m for m in extracted["models"]}
+    assert models["model:gpt-2"]["openness"] == "open_weights"  # "GPT-2はオープンウエートだった"
+    assert models["model:gpt-3"]["openness"] == "closed"
+    assert models["model:gpt-oss-20b"]["first_release_date"] == "2025-08-05"
