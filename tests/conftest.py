@@ -38,3 +38,19 @@ def package_copy(tmp_path: Path) -> Path:
         shutil.copytree(paths.ROOT / name, tmp_path / name)
     shutil.copy(paths.DATAPACKAGE, tmp_path / "datapackage.json")
     return tmp_path
+
+
+def small_article(body: str, source_id: str = "test-2025-01-01-a", published: str = "2025-06-01"):
+    """An in-memory article in the corpus format, for tests of one rule each."""
+    from pipeline.corpus import Article
+    from pipeline.dates import parse_edtf
+
+    return Article(
+        source_id, Path(f"{source_id}.md"), "t", "p", "a", "https://example.org/" + source_id,
+        published, parse_edtf(published), "ja", "", body,
+    )
+
+
+@pytest.fixture()
+def make_article():
+    return small_article

@@ -74,3 +74,46 @@ def test_every_entity_has_a_mention_and_a_typed_id(extracted):
     for e in extracted["entities"]:
         assert e["entity_id"] in mentioned
         assert e["entity_id"].split(":", 1)[0] == e["type"]
+
+
+def mentions_of(make_article, body: str) -> list[tuple[str, str]]:
+    """(surface, entity_id) of a small article, registry and rules only (no GiNZA)."""
+    from pipeline.extract import extract_tables
+
+    tables = extract_tables([make_article(body)], apply_corrections=False, use_ner=False, parse=False)
+    for m in tables["mentions"]:
+        assert body[m["start"] : m["end"]] == m["surface"]
+    return [(m["surface"], m["entity_id"]) for m in tables["mentions"]]
+
+
+def test_gpt_4o_is_not_gpt_4(make_article):
+    found = mentions_of(make_article, "OpenAIはGPT-4oを公開した。GPT-4とは別のモデルだ。")
+    assert ("GPT-4o", "model:gpt-4o") in found and ("GPT-4", "model:gpt-4") in found
+    assert ("GPT-4", "model:gpt-4") not in found[:2]
+
+
+def test_full_width_names_keep_original_offsets(make_article):
+    found = mentions_of(make_article, "ＯｐｅｎＡＩは「ＧＰＴ－４」を発表した。")
+    assert ("ＯｐｅｎＡＩ", "organization:openai") in found and ("ＧＰＴ－４", "model:gpt-4") in found
+
+
+def test_no_match_inside_a_longer_latin_word(make_article):
+    found = mentions_of(make_article, "XMLとMetadataの話で、Metaは関係ない。")
+    assert [s for s, _ in found] == ["Meta"]
+
+
+def test_company_name_before_its_short_form(make_article):
+    found = mentions_of(make_article, "Meta Platformsは「Llama 3」を公開した。Llamaファミリーの新版だ。")
+    assert ("Meta Platforms", "organization:meta-platforms") in found
+    assert ("Llama 3", "model:llama-3") in found and ("Llama", "model:llama") in found
+
+
+def test_katakana_and_latin_names_of_one_person(make_article):
+    found = mentions_of(make_article, "サム・アルトマン氏(Sam Altman)は語った。")
+    assert {e for _, e in found} == {"person:sam-altman"}
+    assert {s for s, _ in found} == {"サム・アルトマン", "Sam Altman"}
+
+
+def test_unknown_person_found_by_rule_gets_a_stable_id(make_article):
+    found = mentions_of(make_article, "調査会社Gartnerのアナリスト、ジョン・スミス氏は指摘する。")
+    assert ("ジョン・スミス", "person:jon-sumisu") in found

@@ -5,29 +5,21 @@ each (surface rules only, no GiNZA, so they run in milliseconds)."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from pipeline.corpus import Article
 from pipeline.dates import parse_edtf
 from pipeline.events import choose_date, event_id
 from pipeline.extract import extract_tables
+from tests.conftest import small_article
 
 TT = "techtarget-2025-08-21-gpt-oss"
 ZENN = "zenn-2025-04-01-openai-open-weights"
 
 
-def article(body: str, source_id: str = "test-2025-01-01-a", published: str = "2025-06-01") -> Article:
-    return Article(
-        source_id, Path(f"{source_id}.md"), "t", "p", "a", "https://example.org/" + source_id,
-        published, parse_edtf(published), "ja", "", body,
-    )
-
-
 def events_of(*bodies: str) -> list[dict]:
     """Events (with participants by role and evidence) of small articles, surface rules only."""
-    arts = [article(b, f"test-2025-01-0{i + 1}-a") for i, b in enumerate(bodies)]
+    arts = [small_article(b, f"test-2025-01-0{i + 1}-a") for i, b in enumerate(bodies)]
     tables = extract_tables(arts, apply_corrections=False, use_ner=False, parse=False)
     return _joined(tables)
 
