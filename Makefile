@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: install data validate test package evaluate bench clean
+.PHONY: install data validate test package evaluate bench clean codebook timeline export
 
 $(STAMP): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ evaluate: install ## extraction quality against tests/gold (corrections off)
 
 test: install ## the whole test suite (includes validating the committed package)
 	$(PY) -m pytest -q
+
+codebook: install ## docs/codebook.md from the Table Schemas and data (CI: --check)
+	$(PY) -m pipeline codebook
+
+timeline: install ## docs/timeline.png and a self-contained docs/timeline.html
+	$(PY) -m pipeline timeline --out docs
+
+export: install ## SQLite and Parquet copies of the package in dist/ (hashes verified first)
+	$(PY) -m pipeline export --out dist
 
 clean:
 	rm -rf .build .pytest_cache
