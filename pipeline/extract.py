@@ -1,38 +1,186 @@
 """Every published table from a list of articles: the extraction step of the build.
 
-Articles are processed in id order and entities are resolved across them, so the
-output depends only on the corpus, the registry and the code, never on timing.
+Two steps, so that the slow one can be cached and run in parallel:
+
+1. `extract_article` works on one article alone: mentions, events and stated facts,
+   with a private `RecordingResolver` that logs every call it makes (which registry
+   entity was seen, which name was discovered and what id it got, which alias was
+   linked). Its result is plain, picklable data that depends only on the article, the
+   registry, the flags and the code.
+2. `merge_results` walks the articles in id order and replays each log on one shared
+   `Resolver`, exactly as a sequential run would have made those calls. A name an
+   earlier article already gave another id (an alias linked there) would have resolved
+   differently in a sequential run: such an article is re-extracted against the shared
+   resolver instead (rare: `MergeStats.reextracted` counts them), so the output is
+   byte-identical to a one-process, in-order run whatever the executor or cache.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from pipeline.corpus import Article
-from pipeline.entities import Resolver, article_mentions
-from pipeline.events import article_events, event_rows, merge_events
+from pipeline.entities import Mention, Resolver, article_mentions
+from pipeline.events import Event, article_events, event_rows, merge_events
 from pipeline.ids import mention_id
 from pipeline.model_facts import model_rows, stated_developers, stated_openness
 from pipeline.registry import Registry, load_registry
 
+# A resolver call as logged: ("registry", id) | ("discovered", surface, kind, method,
+# family, id returned) | ("link", id, surface, alias key).
+Call = tuple
 
-def extract_tables(
+
+@dataclass(frozen=True)
+class Flags:
+    """What the per-article step is asked to do (part of the cache key)."""
+
+    use_ner: bool = True
+    parse: bool = True
+
+
+@dataclass
+class ArticleResult:
+    """One article's extraction, before cross-article resolution."""
+
+    source_id: str
+    mentions: list[Mention]
+    events: list[Event]
+    statements: dict[str, dict[str, set[str]]]
+    calls: list[Call] = field(default_factory=list)
+
+
+def _alias_key(kind: str, surface: str) -> tuple[str, str]:
+    """The key `Resolver` files a name under (type, NFKC + case-folded surface)."""
+    return (kind, unicodedata.normalize("NFKC", surface).casefold())
+
+
+class RecordingResolver(Resolver):
+    """A fresh `Resolver` that logs each call, so the calls can be replayed later."""
+
+    def __init__(self, registry: Registry):
+        super().__init__(registry)
+        self.calls: list[Call] = []
+
+    def registry_entity(self, entity_id: str):
+        self.calls.append(("registry", entity_id))
+        return super().registry_entity(entity_id)
+
+    def discovered(self, surface: str, kind: str, method: str, family: str | None = None) -> str:
+        found = super().discovered(surface, kind, method, family)
+        self.calls.append(("discovered", surface, kind, method, family, found))
+        return found
+
+    def link(self, entity_id: str, surface: str) -> None:
+        self.calls.append(("link", entity_id, surface, _alias_key(self.entities[entity_id].type, surface)))
+        super().link(entity_id, surface)
+
+
+def _article_step(article: Article, registry: Registry, resolver: Resolver, flags: Flags) -> ArticleResult:
+    found = article_mentions(article.source_id, article.body, registry, resolver, use_ner=flags.use_ner)
+    typed = [(m.start, m.end, m.entity_id, resolver.entities[m.entity_id].type) for m in found]
+    events = article_events(article.source_id, article.body, article.published_date, typed, parse_docs=flags.parse)
+    statements = {
+        "developer": stated_developers(article.body, typed),
+        "openness": stated_openness(article.body, typed),
+    }
+    return ArticleResult(article.source_id, found, events, statements)
+
+
+def extract_article(article: Article, registry: Registry, flags: Flags = Flags()) -> ArticleResult:
+    """The per-article step: a pure function of the article, registry, flags and code."""
+    resolver = RecordingResolver(registry)
+    result = _article_step(article, registry, resolver, flags)
+    result.calls = resolver.calls
+    return result
+
+
+def conflicts(resolver: Resolver, calls: Iterable[Call]) -> bool:
+    """True when replaying `calls` on `resolver` would return other ids than logged.
+
+    Only an alias the shared resolver already holds can make a name resolve
+    differently; every other call returns the same id whatever came before.
+    """
+    for call in calls:
+        if call[0] == "discovered":
+            known = resolver.aliases.get(_alias_key(call[2], call[1]))
+            if known is not None and known != call[5]:
+                return True
+        elif call[0] == "link":
+            known = resolver.aliases.get(call[3])
+            if known is not None and known != call[1]:
+                return True
+    return False
+
+
+def replay(resolver: Resolver, calls: Iterable[Call]) -> None:
+    """Make the logged calls on the shared resolver, in their order."""
+    for call in calls:
+        if call[0] == "registry":
+            resolver.registry_entity(call[1])
+        elif call[0] == "discovered":
+            resolver.discovered(call[1], call[2], call[3], call[4])
+        else:
+            resolver.link(call[1], call[2])
+
+
+@dataclass
+class MergeStats:
+    """How the cross-article step went (for the bench and the CLI)."""
+
+    articles: int = 0
+    reextracted: list[str] = field(default_factory=list)
+
+
+def merge_results(
     articles: Sequence[Article],
-    registry: Registry | None = None,
-    apply_corrections: bool = True,
-    use_ner: bool = True,
-    parse: bool = True,
+    results: Iterable[ArticleResult],
+    registry: Registry,
+    flags: Flags = Flags(),
+    stats: MergeStats | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """sources, entities, mentions, events, event_participants, event_evidence, models."""
-    registry = registry or load_registry()
+    """The tables from per-article results, given in the order of `sorted_articles`."""
+    stats = stats if stats is not None else MergeStats()
     resolver = Resolver(registry)
-    mentions_rows: list[dict[str, Any]] = []
-    all_events = []
+    mentions: list[Mention] = []
+    events: list[Event] = []
     statements: dict[str, dict[str, dict[str, set[str]]]] = {}
-    for article in sorted(articles, key=lambda a: a.source_id):
-        found = article_mentions(article.source_id, article.body, registry, resolver, use_ner=use_ner)
-        typed = [(m.start, m.end, m.entity_id, resolver.entities[m.entity_id].type) for m in found]
-        mentions_rows.extend(
+    for article, result in zip(sorted_articles(articles), results, strict=True):
+        if result.source_id != article.source_id:
+            raise ValueError(f"result for {result.source_id} given in the place of {article.source_id}")
+        if conflicts(resolver, result.calls):
+            stats.reextracted.append(article.source_id)
+            result = _article_step(article, registry, resolver, flags)
+        else:
+            replay(resolver, result.calls)
+        stats.articles += 1
+        mentions.extend(result.mentions)
+        events.extend(result.events)
+        statements[article.source_id] = result.statements
+    return _tables(articles, resolver, mentions, events, statements)
+
+
+def _tables(
+    articles: Sequence[Article],
+    resolver: Resolver,
+    found: list[Mention],
+    events: list[Event],
+    statements: dict[str, dict[str, dict[str, set[str]]]],
+) -> dict[str, list[dict[str, Any]]]:
+    mentioned = {m.entity_id for m in found}
+    entities = [e for e in resolver.entities.values() if e.entity_id in mentioned]
+    names = {e.entity_id: e.name for e in entities}
+    merged = merge_events(events)
+    return {
+        "sources": [a.source_row() for a in articles],
+        "entities": [
+            {"entity_id": e.entity_id, "type": e.type, "name": e.name, "name_ja": e.name_ja or None, "method": e.method}
+            for e in entities
+        ],
+        "mentions": [
             {
                 "mention_id": mention_id(m.source_id, m.start, m.end),
                 "source_id": m.source_id,
@@ -43,26 +191,51 @@ def extract_tables(
                 "method": m.method,
             }
             for m in found
-        )
-        all_events.extend(article_events(article.source_id, article.body, article.published_date, typed, parse_docs=parse))
-        statements[article.source_id] = {
-            "developer": stated_developers(article.body, typed),
-            "openness": stated_openness(article.body, typed),
-        }
-    mentioned = {row["entity_id"] for row in mentions_rows}
-    entities = [e for e in resolver.entities.values() if e.entity_id in mentioned]
-    names = {e.entity_id: e.name for e in entities}
-    merged = merge_events(all_events)
-    tables: dict[str, list[dict[str, Any]]] = {
-        "sources": [a.source_row() for a in articles],
-        "entities": [
-            {"entity_id": e.entity_id, "type": e.type, "name": e.name, "name_ja": e.name_ja or None, "method": e.method}
-            for e in entities
         ],
-        "mentions": mentions_rows,
         **event_rows(merged, names),
         "models": model_rows([e.entity_id for e in entities if e.type == "model"], names, merged, statements),
     }
+
+
+def sorted_articles(articles: Sequence[Article]) -> list[Article]:
+    """The order every step sees articles in: by id, so output never depends on timing."""
+    return sorted(articles, key=lambda a: a.source_id)
+
+
+Runner = Callable[[list[Article], Registry, Flags], Iterator[ArticleResult]]
+
+
+def run_local(articles: list[Article], registry: Registry, flags: Flags) -> Iterator[ArticleResult]:
+    """The per-article step in this process, in order."""
+    for article in articles:
+        yield extract_article(article, registry, flags)
+
+
+def extract_tables(
+    articles: Sequence[Article],
+    registry: Registry | None = None,
+    apply_corrections: bool = True,
+    use_ner: bool = True,
+    parse: bool = True,
+    runner: Runner = run_local,
+    cache_dir: Path | None = None,
+    stats: MergeStats | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """sources, entities, mentions, events, event_participants, event_evidence, models.
+
+    `runner` runs the per-article step (see `pipeline.executor`); `cache_dir` keeps
+    its results between builds (see `pipeline.cache`). Neither changes the output.
+    """
+    registry = registry or load_registry()
+    flags = Flags(use_ner, parse)
+    ordered = sorted_articles(articles)
+    if cache_dir is None:
+        results: Iterable[ArticleResult] = runner(ordered, registry, flags)
+    else:
+        from pipeline.cache import Cache, cached_results
+
+        results = cached_results(Cache(Path(cache_dir)), ordered, registry, flags, runner)
+    tables = merge_results(ordered, results, registry, flags, stats)
     if apply_corrections:
         from pipeline.corrections import apply_corrections, load_corrections
 

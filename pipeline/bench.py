@@ -1,0 +1,319 @@
+"""`python -m pipeline bench`: throughput, memory, validation and incremental figures.
+
+Each build runs in its own subprocess (`python -m pipeline.bench build …`), so its
+peak RSS is its own: the main process's and the largest worker's are reported. All
+figures come from one run on the scale corpus (`pipeline.scale_corpus`) and are
+printed with their ratios; nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from pipeline import paths
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    articles: int
+    sizes: tuple[int, ...]
+    ginza_sample_chars: int
+    validation_rows: int
+    workers: int
+
+
+def plan(articles: int, quick: bool, workers: int) -> Plan:
+    """Full: memory at n/4, n/2, n articles, 200k-character GiNZA sample, 1M mention rows."""
+    if quick:
+        return Plan(articles, (max(1, articles // 4), max(1, articles // 2), articles), 20_000, 100_000, workers)
+    return Plan(articles, (articles // 4, articles // 2, articles), 200_000, 1_000_000, workers)
+
+
+# --- one build, in a subprocess ----------------------------------------------------------
+
+
+def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, registry: Path | None) -> dict[str, Any]:
+    """extract → stage → validate → publish into `root`, timing each step."""
+    from pipeline.build import extract_all, publish, stage
+    from pipeline.corpus import load_corpus
+    from pipeline.executor import Settings
+    from pipeline.validate import validate_package
+
+    if not (root / "schemas").exists():
+        shutil.copytree(paths.SCHEMAS, root / "schemas")
+    (root / ".build").mkdir(parents=True, exist_ok=True)
+    times: dict[str, float] = {}
+    start = time.perf_counter()
+    articles = load_corpus(corpus)
+    settings = Settings("auto", workers, None, False, cache, registry)
+    tables = extract_all(articles, corrections=False, settings=settings)
+    times["extract"] = time.perf_counter() - start
+    staging, counts = stage(root, tables)
+    mark = time.perf_counter()
+    report = validate_package(staging, corpus)
+    times["validate"] = time.perf_counter() - mark
+    if not report.ok:
+        raise SystemExit(report.text())
+    publish(root, staging)
+    times["total"] = time.perf_counter() - start
+    return {
+        "articles": len(articles),
+        "chars": sum(len(a.body) for a in articles),
+        "rows": counts,
+        "seconds": times,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+def _subprocess(args: list[str]) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "pipeline.bench", *args], capture_output=True, text=True, cwd=paths.ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench step {args[0]} failed:\n{done.stderr[-3000:]}{done.stdout[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _build(root: Path, corpus: Path, cache: Path, workers: int, registry: Path | None = None) -> dict[str, Any]:
+    args = ["build", str(root), str(corpus), str(cache), str(workers)] + ([str(registry)] if registry else [])
+    return _subprocess(args)
+
+
+# --- bare passes on the same text ---------------------------------------------------------
+
+
+def _lines(corpus: Path, limit: int | None) -> list[str]:
+    from pipeline.corpus import load_corpus
+
+    lines, size = [], 0
+    for article in load_corpus(corpus):
+        for line in article.body.splitlines():
+            if line.strip():
+                lines.append(line)
+                size += len(line)
+        if limit is not None and size >= limit:
+            break
+    return lines
+
+
+def bare_ginza(corpus: Path, limit: int, processes: int) -> dict[str, Any]:
+    """GiNZA `nlp.pipe` over the first `limit` characters, line by line, `processes` processes."""
+    from pipeline.nlp import ginza
+
+    lines = _lines(corpus, limit)
+    nlp = ginza()
+    start = time.perf_counter()
+    for _ in nlp.pipe(lines, batch_size=4, n_process=processes):
+        pass
+    seconds = time.perf_counter() - start
+    return {"chars": sum(map(len, lines)), "seconds": seconds}
+
+
+def bare_sudachi(corpus: Path) -> dict[str, Any]:
+    """SudachiPy tokenization (mode C, with part of speech) of the whole corpus, one process."""
+    from pipeline.nlp import sudachi_tokens
+
+    lines = _lines(corpus, None)
+    start = time.perf_counter()
+    for line in lines:
+        sudachi_tokens(line)
+    return {"chars": sum(map(len, lines)), "seconds": time.perf_counter() - start}
+
+
+# --- validation at scale ------------------------------------------------------------------
+
+
+def replicate(package: Path, corpus: Path, out: Path, copies: int) -> int:
+    """A valid package `copies` times larger: each article again under a new id.
+
+    Mentions and evidence are repeated for each copy (new source and mention ids);
+    entities, events and models are shared, as for articles reporting the same news.
+    """
+    from pipeline.build import write_tables
+    from pipeline.ids import mention_id
+    from pipeline.package import write_descriptor
+    from pipeline.paths import TABLES
+    from pipeline.tables import read_table
+
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(package / "schemas", out / "schemas")
+    (out / "corpus").mkdir(parents=True)
+    tables = {name: read_table(package / "data" / f"{name}.csv").to_dict("records") for name in TABLES}
+    tables = {name: [{k: v for k, v in row.items() if isinstance(v, str)} for row in rows] for name, rows in tables.items()}
+    grown: dict[str, list[dict[str, Any]]] = {name: list(rows) for name, rows in tables.items()}
+    for path in sorted(corpus.glob("*.md")):
+        shutil.copy(path, out / "corpus" / path.name)
+    for copy in range(1, copies):
+        rename = {row["source_id"]: f"{row['source_id']}-r{copy}" for row in tables["sources"]}
+        for old, new in rename.items():
+            text = (corpus / f"{old}.md").read_text(encoding="utf-8")
+            (out / "corpus" / f"{new}.md").write_text(text.replace(f"id: {old}\n", f"id: {new}\n", 1), encoding="utf-8", newline="")
+        grown["sources"] += [{**row, "source_id": rename[row["source_id"]]} for row in tables["sources"]]
+        grown["mentions"] += [
+            {**row, "source_id": rename[row["source_id"]], "mention_id": mention_id(rename[row["source_id"]], int(row["start"]), int(row["end"]))}
+            for row in tables["mentions"]
+        ]
+        grown["event_evidence"] += [{**row, "source_id": rename[row["source_id"]]} for row in tables["event_evidence"]]
+    write_tables(out / "data", grown, out / "schemas")
+    write_descriptor(out, None)
+    return len(grown["mentions"])
+
+
+def validate_once(package: Path, corpus: Path, profile: bool) -> dict[str, Any]:
+    """Our two-layer validation, timed (with the top of a profile when asked)."""
+    import cProfile
+    import io
+    import pstats
+
+    from pipeline.validate import validate_package
+
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    if profile:
+        profiler.enable()
+    report = validate_package(package, corpus)
+    profiler.disable()
+    seconds = time.perf_counter() - start
+    top = ""
+    if profile:
+        buffer = io.StringIO()
+        pstats.Stats(profiler, stream=buffer).sort_stats("cumulative").print_stats(12)
+        top = buffer.getvalue()
+    return {"seconds": seconds, "ok": report.ok, "summary": report.summary(), "profile": top}
+
+
+def frictionless_once(package: Path) -> dict[str, Any]:
+    """`frictionless validate` alone (its Python API, as its CLI runs it)."""
+    import frictionless
+
+    start = time.perf_counter()
+    report = frictionless.validate(str(package / "datapackage.json"))
+    return {"seconds": time.perf_counter() - start, "ok": report.valid}
+
+
+# --- the whole run ----------------------------------------------------------------------
+
+
+def _rate(chars: float, seconds: float) -> str:
+    return f"{chars / seconds:,.0f} chars/s"
+
+
+def run(workdir: Path, p: Plan, seed: int, echo: Echo) -> dict[str, Any]:
+    """Every figure of issue 7 on a scale corpus of `p.articles` articles; printed as it goes."""
+    from pipeline.corpus import load_corpus
+    from pipeline.registry import load_registry
+    from pipeline.scale_corpus import generate, write_corpus
+
+    figures: dict[str, Any] = {"plan": p.__dict__, "cores": os.cpu_count(), "load_average": os.getloadavg()}
+    shutil.rmtree(workdir, ignore_errors=True)
+    everything = workdir / "corpus-all"
+    count, chars = write_corpus(everything, generate(load_corpus(paths.CORPUS), load_registry(), p.articles + 1, seed))
+    echo(f"scale corpus: {count - 1:,} articles (+1 held back), seed {seed}, in {everything}")
+    files = sorted(everything.glob("*.md"))
+    corpora = {}
+    for size in sorted(set(p.sizes)) + [p.articles + 1]:
+        corpora[size] = workdir / f"corpus-{size}"
+        corpora[size].mkdir()
+        for path in files[:size]:
+            os.link(path, corpora[size] / path.name)
+
+    builds = {}
+    for size in sorted(set(p.sizes)):
+        result = _build(workdir / f"root-{size}", corpora[size], workdir / f"cache-{size}", p.workers)
+        builds[size] = result
+        s = result["seconds"]
+        echo(
+            f"full build, {size:,} articles, {result['chars']:,} chars: {s['total']:.1f} s = {_rate(result['chars'], s['total'])}"
+            f" (extract {s['extract']:.1f} s = {_rate(result['chars'], s['extract'])}, validate {s['validate']:.1f} s);"
+            f" peak RSS main {result['peak_rss_mb']:,.0f} MB, largest worker {result['peak_worker_rss_mb']:,.0f} MB;"
+            f" {result['rows']['mentions']:,} mentions"
+        )
+    full = builds[p.articles]
+    figures["builds"] = builds
+    full_rate = full["chars"] / full["seconds"]["total"]
+    extract_rate = full["chars"] / full["seconds"]["extract"]
+
+    ginza = _subprocess(["ginza", str(corpora[p.articles]), str(p.ginza_sample_chars), str(p.workers)])
+    ginza_rate = ginza["chars"] / ginza["seconds"]
+    sudachi = _subprocess(["sudachi", str(corpora[p.articles])])
+    sudachi_rate = sudachi["chars"] / sudachi["seconds"]
+    figures.update(ginza=ginza, sudachi=sudachi)
+    echo(
+        f"bare GiNZA nlp.pipe, {p.workers} processes: {_rate(ginza['chars'], ginza['seconds'])}"
+        f" (measured on a {ginza['chars']:,}-character sample and extrapolated)"
+    )
+    echo(f"bare SudachiPy tokenization (1 process, all {sudachi['chars']:,} chars): {_rate(sudachi['chars'], sudachi['seconds'])}")
+    echo(
+        f"ratios: full build / bare GiNZA = {full_rate / ginza_rate:.2f}x, extraction / bare GiNZA = {extract_rate / ginza_rate:.2f}x"
+        f" (target 10x); full build / bare SudachiPy = {full_rate / sudachi_rate:.3f}x (target 0.1x)"
+    )
+
+    added = _build(workdir / f"root-{p.articles}", corpora[p.articles + 1], workdir / f"cache-{p.articles}", p.workers)
+    small = min(p.sizes)
+    registry = workdir / "registry-changed.yaml"
+    registry.write_text(paths.CURATION.joinpath("registry.yaml").read_text(encoding="utf-8") + "# edited for the benchmark\n", encoding="utf-8")
+    changed = _build(workdir / f"root-{small}", corpora[small], workdir / f"cache-{small}", p.workers, registry)
+    figures.update(incremental_add=added, incremental_registry=changed)
+    echo(
+        f"incremental, one article added to {p.articles:,}: {added['seconds']['total']:.1f} s"
+        f" = {added['seconds']['total'] / full['seconds']['total']:.1%} of the full build (target < 10%);"
+        f" extraction alone {added['seconds']['extract']:.1f} s = {added['seconds']['extract'] / full['seconds']['extract']:.1%}"
+    )
+    echo(
+        f"incremental, registry changed ({small:,} articles): {changed['seconds']['total']:.1f} s"
+        f" = {changed['seconds']['total'] / builds[small]['seconds']['total']:.0%} of that size's full build"
+        " (the registry's sha256 is in every cache key, so every article is re-extracted)"
+    )
+
+    mentions = full["rows"]["mentions"]
+    copies = max(1, math.ceil(p.validation_rows / max(1, mentions)))
+    package = workdir / "validation"
+    rows = replicate(workdir / f"root-{p.articles}", corpora[p.articles + 1], package, copies)  # holds the added article
+    ours = _subprocess(["validate", str(package), "1"])
+    theirs = _subprocess(["frictionless", str(package)])
+    figures.update(validation={"mention_rows": rows, "ours": ours, "frictionless": theirs})
+    echo(
+        f"validation, {rows:,} mention rows ({copies} copies of the package): ours (both layers) {ours['seconds']:.1f} s"
+        f" [{ours['summary']}], frictionless alone {theirs['seconds']:.1f} s (valid: {theirs['ok']}):"
+        f" ours / frictionless = {ours['seconds'] / theirs['seconds']:.2f}x (target <= 1)"
+    )
+    if ours["seconds"] > theirs["seconds"]:
+        echo("where our validation spends its time (cProfile, cumulative):\n" + ours["profile"])
+    (workdir / "bench.json").write_text(json.dumps(figures, indent=2, default=str) + "\n", encoding="utf-8")
+    echo(f"figures written to {workdir / 'bench.json'}")
+    return figures
+
+
+def _main(argv: list[str]) -> None:
+    """Subprocess steps; each prints one JSON line."""
+    step, *args = argv
+    if step == "build":
+        root, corpus, cache, workers, *registry = args
+        result = build_once(Path(root), Path(corpus), Path(cache), int(workers), Path(registry[0]) if registry else None)
+    elif step == "ginza":
+        result = bare_ginza(Path(args[0]), int(args[1]), int(args[2]))
+    elif step == "sudachi":
+        result = bare_sudachi(Path(args[0]))
+    elif step == "validate":
+        package = Path(args[0])
+        result = validate_once(package, package / "corpus", args[1] == "1")
+    elif step == "frictionless":
+        result = frictionless_once(Path(args[0]))
+    else:
+        raise SystemExit(f"unknown bench step {step!r}")
+    print(json.dumps(result, default=str))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

@@ -1,0 +1,210 @@
+"""Where the per-article step runs: here, in a process pool, or on a Dask cluster.
+
+Every runner yields results in the order of the articles it was given, whatever order
+they finish in, so the cross-article step (and the output) never depends on timing.
+Work is submitted through a bounded window, so memory stays flat however large the
+corpus: at most `window` articles and results are in flight at once.
+
+- `local`: this process (no start-up cost; best for a handful of articles);
+- `process`: a pool of worker processes (default: one per core), each loading the
+  registry and the NLP models once, in its initializer;
+- `dask`: `dask.distributed`, a LocalCluster by default or an existing scheduler
+  (`--scheduler tcp://host:8786`) to scale out across machines. Dask rather than Ray:
+  pure-Python wheels of a few MB, no separate daemon, a scheduler address is all a
+  remote run needs, and its futures behave like `concurrent.futures`.
+- `auto`: `process` when there are at least `POOL_MIN_ARTICLES` articles to extract
+  and more than one core, else `local` (starting workers that each load GiNZA costs
+  more than it saves on a handful of articles, e.g. an incremental build).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from itertools import islice
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from pipeline import paths
+from pipeline.corpus import Article
+from pipeline.extract import ArticleResult, Flags, Runner, extract_article, run_local
+from pipeline.registry import Registry
+
+EXECUTORS = ("auto", "local", "process", "dask")
+DEFAULT_CACHE = paths.ROOT / ".build" / "cache"
+POOL_MIN_ARTICLES = 8
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to run extraction: chosen on the command line, defaults for everything else."""
+
+    executor: str = "auto"
+    workers: int | None = None  # default: the number of cores
+    scheduler: str | None = None  # dask only: address of an existing scheduler
+    progress: bool | None = None  # None: on when stderr is a terminal and not in CI
+    cache_dir: Path | None = DEFAULT_CACHE  # None: no cache
+    registry: Path | None = None  # None: curation/registry.yaml
+
+
+class ExecutorError(Exception):
+    """The executor itself failed (a worker died, the scheduler cannot be reached)."""
+
+
+_current: ContextVar[Settings] = ContextVar("extract_settings", default=Settings())
+
+
+def current_settings() -> Settings:
+    """The settings `build.extract_all` uses when it is given none (see `using`)."""
+    return _current.get()
+
+
+@contextmanager
+def using(settings: Settings) -> Iterator[Settings]:
+    """Make `settings` current for the block: how the CLI reaches `build.build`."""
+    token = _current.set(settings)
+    try:
+        yield settings
+    finally:
+        _current.reset(token)
+
+
+def cores() -> int:
+    """Cores this process may use (respects CPU affinity, unlike os.cpu_count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def progress_on(requested: bool | None) -> bool:
+    """A bar only where someone watches: asked for, or a terminal outside CI."""
+    if requested is not None:
+        return requested
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def with_progress(results: Iterable[ArticleResult], total: int, enabled: bool) -> Iterator[ArticleResult]:
+    """A tqdm bar on stderr counting articles (a no-op when disabled)."""
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="article", desc="extract", disable=not enabled or total == 0, file=sys.stderr) as bar:
+        for result in results:
+            yield result
+            bar.update(1)
+
+
+def ordered_window(articles: list[Article], submit: Callable[[Article], Any], window: int) -> Iterator[ArticleResult]:
+    """Submit at most `window` articles ahead of the one being waited for; yield in order."""
+    queue = iter(articles)
+    pending = deque(submit(a) for a in islice(queue, window))
+    while pending:
+        result = pending.popleft().result()
+        following = next(queue, None)
+        if following is not None:
+            pending.append(submit(following))
+        yield result
+
+
+# --- process pool -------------------------------------------------------------------
+
+_worker: dict[str, Any] = {}
+
+
+def warm(flags: Flags) -> None:
+    """Load the models the step will need, once per process, before the first article."""
+    from pipeline.nlp import ginza, sudachi
+
+    if flags.use_ner:
+        sudachi()
+    if flags.use_ner or flags.parse:
+        ginza()
+
+
+def _init_worker(registry: Registry, flags: Flags) -> None:
+    _worker["registry"], _worker["flags"] = registry, flags
+    warm(flags)
+
+
+def _work(article: Article) -> ArticleResult:
+    return extract_article(article, _worker["registry"], _worker["flags"])
+
+
+def run_process(articles: list[Article], registry: Registry, flags: Flags, workers: int) -> Iterator[ArticleResult]:
+    """The per-article step in `workers` spawned processes."""
+    if not articles:
+        return
+    workers = max(1, min(workers, len(articles)))
+    # spawn, not fork: a fork would copy whatever threads and models this process holds
+    try:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(registry, flags)) as pool:
+            yield from ordered_window(articles, lambda a: pool.submit(_work, a), window=4 * workers)
+    except BrokenProcessPool as err:
+        raise ExecutorError(f"extraction: a worker process died ({err}); try --executor local") from None
+
+
+# --- dask ------------------------------------------------------------------------------
+
+
+def _dask_work(article: Article, registry: Registry, flags: Flags) -> ArticleResult:
+    return extract_article(article, registry, flags)
+
+
+def run_dask(
+    articles: list[Article], registry: Registry, flags: Flags, workers: int, scheduler: str | None
+) -> Iterator[ArticleResult]:
+    """The per-article step on a Dask cluster: a LocalCluster, or the one at `scheduler`.
+
+    Workers must be able to import this `pipeline` package (on a remote cluster: start
+    `dask worker ADDRESS` from a checkout with the same code and environment).
+    """
+    if not articles:
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="5s")
+        except (OSError, TimeoutError) as err:
+            raise ExecutorError(f"extraction: cannot reach the Dask scheduler at {scheduler}: {err}") from None
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        client.run(warm, flags)
+        shared = client.scatter(registry, broadcast=True)
+        size = 4 * max(1, len(client.scheduler_info()["workers"]))
+        yield from ordered_window(
+            articles, lambda a: client.submit(_dask_work, a, shared, flags, key=f"extract-{a.source_id}", pure=False), size
+        )
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def make_runner(settings: Settings) -> Runner:
+    """The runner `extract_tables` calls with the articles left to extract."""
+    if settings.executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not {settings.executor!r}")
+    workers = settings.workers or cores()
+    show = progress_on(settings.progress)
+
+    def runner(articles: list[Article], registry: Registry, flags: Flags) -> Iterator[ArticleResult]:
+        kind = settings.executor
+        if kind == "auto":
+            kind = "process" if len(articles) >= POOL_MIN_ARTICLES and workers > 1 else "local"
+        if kind == "local":
+            results = run_local(articles, registry, flags)
+        elif kind == "process":
+            results = run_process(articles, registry, flags, workers)
+        else:
+            results = run_dask(articles, registry, flags, workers, settings.scheduler)
+        return with_progress(results, len(articles), show)
+
+    return runner

@@ -1,0 +1,135 @@
+"""The per-article cache: keys, the JSON codec, and builds that are byte-identical with
+and without it, corrupted files included. GiNZA stays off here (use_ner/parse False):
+what is cached and replayed does not depend on which steps produced it."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.cache import Cache, article_key, decode, encode
+from pipeline.corpus import Article
+from pipeline.dates import DateValue
+from pipeline.extract import Flags, MergeStats, extract_article, extract_tables, run_local
+from pipeline.paths import TABLES
+from pipeline.registry import load_registry
+from pipeline.tables import load_schema, render_csv
+
+FAST = dict(apply_corrections=False, use_ner=False, parse=False)
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return load_registry()
+
+
+@pytest.fixture(scope="module")
+def extract(registry):
+    """extract_tables without GiNZA, with the registry loaded once."""
+    return functools.partial(extract_tables, registry=registry, **FAST)
+
+
+def csvs(tables) -> dict[str, str]:
+    return {name: render_csv(tables[name], load_schema(name)) for name in TABLES}
+
+
+def no_runs(articles, registry, flags):
+    """A runner for builds that must be served from the cache alone."""
+    assert not articles, f"extracted again: {[a.source_id for a in articles]}"
+    return run_local(articles, registry, flags)
+
+
+def test_codec_round_trips_a_real_result(articles, registry):
+    result = extract_article(articles[0], registry, Flags(use_ner=False, parse=False))
+    assert result.mentions and result.events
+    assert decode(json.loads(json.dumps(encode(result)))) == result
+
+
+def test_codec_refuses_what_it_did_not_write():
+    with pytest.raises(ValueError):
+        decode({"$dc": "os:system", "fields": {}})
+    with pytest.raises(ValueError):
+        decode({"$pickle": "x"})
+    with pytest.raises(TypeError):
+        encode(object())
+
+
+def test_key_covers_body_registry_flags_and_published(articles, registry):
+    article = articles[0]
+    key = article_key(article, registry, Flags())
+    assert key == article_key(article, registry, Flags())
+    assert key != article_key(dataclasses.replace(article, body=article.body + "。"), registry, Flags())
+    assert key != article_key(dataclasses.replace(article, published="2024-01-01"), registry, Flags())
+    assert key != article_key(article, dataclasses.replace(registry, sha256="0" * 64), Flags())
+    assert key != article_key(article, registry, Flags(use_ner=False))
+
+
+def test_build_with_and_without_cache_is_byte_identical(tmp_path, articles, extract):
+    plain = csvs(extract(articles))
+    cache_dir = tmp_path / "cache"
+    cold = csvs(extract(articles, cache_dir=cache_dir))
+    files = sorted(cache_dir.glob("*/*.json"))
+    assert len(files) == len(articles)
+    warm = csvs(extract(articles, cache_dir=cache_dir, runner=no_runs))
+    assert cold == plain and warm == plain
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "other key", "foreign class"])
+def test_a_damaged_cache_file_is_ignored_and_rewritten(tmp_path, articles, extract, damage):
+    plain = csvs(extract(articles))
+    cache_dir = tmp_path / "cache"
+    extract(articles, cache_dir=cache_dir)
+    victim = sorted(cache_dir.glob("*/*.json"))[0]
+    text = victim.read_text(encoding="utf-8")
+    broken = {
+        "truncate": text[: len(text) // 2],
+        "garbage": "\x00\x01 not json",
+        "other key": json.dumps({**json.loads(text), "key": "f" * 64}),
+        "foreign class": json.dumps({"key": victim.stem, "result": {"$dc": "subprocess:Popen", "fields": {"args": "true"}}}),
+    }[damage]
+    victim.write_text(broken, encoding="utf-8")
+    assert Cache(cache_dir).get(victim.stem) is None
+    assert csvs(extract(articles, cache_dir=cache_dir, runner=no_runs)) == plain
+    assert Cache(cache_dir).get(victim.stem) is not None  # rebuilt in place
+    assert not list(cache_dir.glob("*/*.tmp"))
+
+
+def test_adding_an_article_extracts_only_that_article(tmp_path, articles, extract):
+    cache_dir = tmp_path / "cache"
+    extract(articles[:1], cache_dir=cache_dir)
+    seen: list[str] = []
+
+    def counting(todo, registry, flags):
+        seen.extend(a.source_id for a in todo)
+        return run_local(todo, registry, flags)
+
+    both = extract(articles, cache_dir=cache_dir, runner=counting)
+    assert seen == [articles[1].source_id]
+    assert csvs(both) == csvs(extract(articles))
+
+
+def _article(source_id: str, body: str) -> Article:
+    day = DateValue("2025-01-01", datetime.date(2025, 1, 1), datetime.date(2025, 1, 1), "day")
+    return Article(source_id, Path(f"{source_id}.md"), "t", "p", "", "", "2025-01-01", day, "ja", "", body)
+
+
+def test_a_name_aliased_by_an_earlier_article_resolves_as_in_sequence(extract):
+    """`FRX` is linked to Foo Research by article a; b's `FRX社` must get that entity,
+    as a one-process run in id order gives, although b alone would call it organization:frx."""
+    a = _article("a", "研究機関Foo Research(FRX)は新しいモデルを作った。\n")
+    b = _article("b", "FRX社は新しいモデルを作った。\n")
+    stats = MergeStats()
+    tables = extract([b, a], stats=stats)
+    assert stats.reextracted == ["b"]
+    assert {(m["source_id"], m["surface"], m["entity_id"]) for m in tables["mentions"]} == {
+        ("a", "Foo Research", "organization:foo-research"),
+        ("a", "FRX", "organization:foo-research"),
+        ("b", "FRX", "organization:foo-research"),
+    }
+    alone = extract([b])
+    assert [m["entity_id"] for m in alone["mentions"]] == ["organization:frx"]
