@@ -492,9 +492,27 @@ def _complete(kind: str, roles: dict[str, set[str]]) -> bool:
     return True
 
 
-def needs_parse(sentence: Sentence) -> bool:
-    """Only sentences with a trigger are worth GiNZA's time."""
-    return any(t.kind != "generic" for t in _kept_triggers(sentence.text)[0])
+def needs_parse(sentence: Sentence, spans: Sequence[Span]) -> bool:
+    """GiNZA is slow: parse only where the surface rules cannot decide the roles.
+
+    That is a trigger (statements excepted: their roles come from quotes and markers)
+    in a sentence naming two or more organizations or people (whose is the agent?),
+    or a release whose を-object is no named model (`書簡を公開し`: is a model
+    released at all?).
+    """
+    text = sentence.text
+    actors = sum(1 for s in spans if s.type in ("organization", "person"))
+    model_ends = {s.end - sentence.start for s in spans if s.type == "model"}
+    for trigger in _kept_triggers(text)[0]:
+        if trigger.kind in ("statement", "generic"):
+            continue
+        if actors >= 2:
+            return True
+        wo = text.rfind("を", 0, trigger.start)
+        if trigger.kind in ("model_release", "access_change", "partnership") and model_ends and wo >= 0:
+            if not ({wo, wo - 1} & model_ends or MODEL_NOUN.search(text[max(0, wo - 6) : wo])):
+                return True
+    return False
 
 
 def coreferences(body: str, spans: Sequence[Span]) -> list[Span]:
@@ -521,7 +539,7 @@ def article_events(
     spans = [Span(s, e, eid, t) for s, e, eid, t in mentions]
     spans = sorted(spans + coreferences(body, spans), key=lambda s: (s.start, s.end))
     by_sentence = [[sp for sp in spans if sen.start <= sp.start < sen.end] for sen in sentences]
-    todo = [i for i, sen in enumerate(sentences) if needs_parse(sen)]
+    todo = [i for i, sen in enumerate(sentences) if needs_parse(sen, by_sentence[i])]
     docs: dict[int, Any] = {}
     if parse_docs and todo:
         from pipeline.nlp import ginza
@@ -535,7 +553,7 @@ def article_events(
     previous: list[Event] = []  # the events of the previous sentence
     for i, sentence in enumerate(sentences):
         parse = parse_sentence(docs[i], sentence, by_sentence[i]) if i in docs else None
-        found = sentence_events(source_id, sentence, by_sentence[i], dates, parse, speaker, body) if i in todo else []
+        found = sentence_events(source_id, sentence, by_sentence[i], dates, parse, speaker, body) if _kept_triggers(sentence.text)[0] else []
         if not found and speaker is not None and BARE_QUOTE.fullmatch(sentence.text):
             # 「…」 on its own after `次のように語る`: the same speaker goes on
             found = [e for e in [_statement(source_id, sentence, Trigger(0, 0, "statement"), by_sentence[i], dates, speaker)] if e]
