@@ -323,6 +323,11 @@ def _ner_ok(text: str, kind: str) -> bool:
     return bool(re.search(r"[A-Z]", text) or re.fullmatch(f"[{KATAKANA}]{{3,}}", text) or re.search(r"(?:大学|研究所|財団|銀行|省|庁)$", text))
 
 
+# SudachiDict's proper-noun subclasses worth GiNZA's time; `一般` (オープンソース, Windows…)
+# are names the registry and rules already cover or generic words
+NAME_CLASSES = {"人名", "地名", "組織名"}
+
+
 def ner_sentences(body: str, sentences: Sequence[Sentence], covered: list[tuple[int, int]]) -> list[Sentence]:
     """Sentences where SudachiPy sees a proper noun that no mention covers yet."""
     from pipeline.nlp import sudachi_tokens
@@ -333,7 +338,7 @@ def ner_sentences(body: str, sentences: Sequence[Sentence], covered: list[tuple[
     chosen = []
     for sentence in sentences:
         for start, end, pos in sudachi_tokens(sentence.text):
-            if len(pos) > 1 and pos[1] == "固有名詞" and not is_covered(sentence.start + start, sentence.start + end):
+            if len(pos) > 2 and pos[1] == "固有名詞" and pos[2] in NAME_CLASSES and not is_covered(sentence.start + start, sentence.start + end):
                 chosen.append(sentence)
                 break
     return chosen

@@ -19,6 +19,7 @@ when their dates are compatible (see `merge_events`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -207,7 +208,8 @@ def parse_sentence(doc: Any, sentence: Sentence, spans: Sequence[Span]) -> Parse
     return Parse(attachments, dict(objects))
 
 
-def _kept_triggers(text: str) -> tuple[list[Trigger], list[Trigger]]:
+@functools.lru_cache(maxsize=1024)  # asked for each sentence several times
+def _kept_triggers(text: str) -> tuple[tuple[Trigger, ...], tuple[Trigger, ...]]:
     """(events, references) of a sentence, by the form around each trigger word.
 
     Dropped: nominal uses (`Xの公開に先立つ`, `リリース時`, `発表の深層`), generic ones
@@ -245,7 +247,7 @@ def _kept_triggers(text: str) -> tuple[list[Trigger], list[Trigger]]:
         ):
             kind = "release_announcement"
         kept.append(Trigger(start, end, kind))
-    return kept, references
+    return tuple(kept), tuple(references)
 
 
 def _dates_for(
@@ -496,17 +498,17 @@ def needs_parse(sentence: Sentence, spans: Sequence[Span]) -> bool:
     """GiNZA is slow: parse only where the surface rules cannot decide the roles.
 
     That is a trigger (statements excepted: their roles come from quotes and markers)
-    in a sentence naming two or more organizations or people (whose is the agent?),
+    after two or more organizations or people outside quotes (whose is the agent?),
     or a release whose を-object is no named model (`書簡を公開し`: is a model
     released at all?).
     """
     text = sentence.text
-    actors = sum(1 for s in spans if s.type in ("organization", "person"))
+    actors = [s.end - sentence.start for s in spans if s.type in ("organization", "person") and not _in_quote(text, s.start - sentence.start)]
     model_ends = {s.end - sentence.start for s in spans if s.type == "model"}
     for trigger in _kept_triggers(text)[0]:
         if trigger.kind in ("statement", "generic"):
             continue
-        if actors >= 2:
+        if sum(1 for end in actors if end <= trigger.start) >= 2:
             return True
         wo = text.rfind("を", 0, trigger.start)
         if trigger.kind in ("model_release", "access_change", "partnership") and model_ends and wo >= 0:
