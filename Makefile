@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: install data validate test package evaluate bench clean codebook timeline export
+.PHONY: install data validate test package evaluate bench clean codebook timeline export release
 
 $(STAMP): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,15 @@ codebook: install ## docs/codebook.md from the Table Schemas and data (CI: --che
 timeline: install ## docs/timeline.png and a self-contained docs/timeline.html
 	$(PY) -m pipeline timeline --out docs
 
+bench: install ## throughput, memory, validation and incremental figures on a 2,000-article scale corpus
+	$(PY) -m pipeline bench --articles 2000
+
 export: install ## SQLite and Parquet copies of the package in dist/ (hashes verified first)
 	$(PY) -m pipeline export --out dist
+
+release: install ## diff against the last vX.Y.Z tag, refuse a too-small bump, write CHANGELOG + dist/ zip and SHA256SUMS (BUMP=major|minor|patch)
+	@test -n "$(BUMP)" || { echo "usage: make release BUMP=major|minor|patch" >&2; exit 1; }
+	$(PY) -m pipeline release --bump $(BUMP)
 
 clean:
 	rm -rf .build .pytest_cache

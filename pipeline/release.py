@@ -308,10 +308,12 @@ def _check_committed(root: Path) -> None:
         raise ReleaseError(f"--tag refused: commit these first, the tag must hold what the zip holds:\n{dirty}")
 
 
-def tag_commands(version: str) -> list[list[str]]:
+def tag_commands(root: Path, version: str) -> list[list[str]]:
+    """Commit what a release rewrites (the descriptor, the changelog, the citation) and tag it."""
+    files = [f for f in ("datapackage.json", "CHANGELOG.md", "CITATION.cff") if (root / f).exists()]
     return [
-        ["git", "add", "datapackage.json", "CHANGELOG.md"],
-        ["git", "commit", "-m", f"Release {version}", "--", "datapackage.json", "CHANGELOG.md"],
+        ["git", "add", *files],
+        ["git", "commit", "-m", f"Release {version}", "--", *files],
         ["git", "tag", "-a", f"v{version}", "-m", f"ai-openness-events {version}"],
     ]
 
@@ -355,7 +357,11 @@ def release(root: Path, bump: str, dist: Path | None = None, tag: bool = False) 
     write_atomic(dist / "SHA256SUMS", checksums({archive_name: archive}).encode("utf-8"))
     write_atomic(root / "datapackage.json", render_descriptor(descriptor).encode("utf-8"))
     write_atomic(changelog_path, new_changelog.encode("utf-8"))
-    commands = tag_commands(version)
+    if (root / "CITATION.cff").exists():
+        from pipeline.citation import set_citation_version
+
+        set_citation_version(root, version)
+    commands = tag_commands(root, version)
     if tag:
         for command in commands:
             _git(root, *command[1:])
