@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: install data validate test package evaluate bench clean codebook timeline export release
+.PHONY: install data validate test package evaluate bench clean codebook timeline export release faults-doc
 
 $(STAMP): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,10 @@ $(STAMP): requirements.lock
 
 install: $(STAMP) ## create .venv and install the pinned dependencies
 
-data: install ## corpus -> extract -> validate -> datapackage.json, atomically
+data: install ## corpus -> extract -> validate -> datapackage.json, atomically; then the codebook and timeline
 	$(PY) -m pipeline build
+	$(PY) -m pipeline codebook
+	$(PY) -m pipeline timeline --out docs
 
 validate: install ## validate the committed package (frictionless + pandera)
 	$(PY) -m pipeline validate
@@ -44,6 +46,9 @@ export: install ## SQLite and Parquet copies of the package in dist/ (hashes ver
 release: install ## diff against the last vX.Y.Z tag, refuse a too-small bump, write CHANGELOG + dist/ zip and SHA256SUMS (BUMP=major|minor|patch)
 	@test -n "$(BUMP)" || { echo "usage: make release BUMP=major|minor|patch" >&2; exit 1; }
 	$(PY) -m pipeline release --bump $(BUMP)
+
+faults-doc: install ## rewrite the fault table in docs/faults.md from tests/test_faults.py
+	PYTHONPATH=. $(PY) tests/test_faults.py
 
 clean:
 	rm -rf .build .pytest_cache

@@ -2,9 +2,11 @@
 
 Everything is written to a staging folder first and validated there; only a valid
 package replaces `data/` and `datapackage.json`. The replacement is a few renames
-recorded in a journal (`.build/COMMIT`): if a build is killed inside it, the next build
-rolls it forward before doing anything else, so the published files are never left
-half-written.
+recorded in a journal (`.build/COMMIT`, written atomically after the staged files are
+flushed): if a build is killed before the journal exists, the published files were
+never touched; if it is killed after, the next build (or `recover`) rolls the renames
+forward before doing anything else, so the published files are never left half-written.
+`AOE_KILL_AT=<point>` makes a build SIGKILL itself at a named point, for tests.
 """
 
 from __future__ import annotations
@@ -54,7 +56,16 @@ def write_tables(folder: Path, tables: Tables, schemas_dir: Path) -> dict[str, i
             rows = list(tables[name])
             write_table(folder / f"{name}.csv", rows, load_schema(name, schemas_dir))
             counts[name] = len(rows)
+            _kill_point(f"wrote:{name}")
     return counts
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush staged files to disk before the journal names them (power loss, not only kill)."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
 
 
 def stage(root: Path, tables: Tables) -> tuple[Path, dict[str, int]]:
@@ -68,21 +79,49 @@ def stage(root: Path, tables: Tables) -> tuple[Path, dict[str, int]]:
     return staging, counts
 
 
-def recover(root: Path) -> bool:
-    """Finish a publish that was interrupted; True when there was one to finish."""
-    journal = root / ".build" / "COMMIT"
-    if not journal.exists():
-        return False
-    staging = Path(journal.read_text(encoding="utf-8").strip())
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _swap_in(root: Path, staging: Path) -> None:
+    """Move the staged data/ and descriptor into place; safe to repeat after a kill.
+
+    Each step checks what is already done, so publish and recover share this code and
+    a kill between any two renames is finished by the next run.
+    """
+    old = root / ".build" / "old-data"
     if (staging / "data").exists():
-        if (root / "data").exists() and (root / ".build" / "old-data").exists():
-            shutil.rmtree(root / "data")
-        if not (root / "data").exists():
-            os.replace(staging / "data", root / "data")
+        if (root / "data").exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(root / "data", old)
+        _kill_point("swap")
+        os.replace(staging / "data", root / "data")
+    _kill_point("data-replaced")
     if (staging / "datapackage.json").exists():
         os.replace(staging / "datapackage.json", root / "datapackage.json")
-    _finish(root, staging)
-    return True
+    _kill_point("descriptor-replaced")
+
+
+def recover(root: Path) -> bool:
+    """Finish a publish that was interrupted; True when there was one to finish.
+
+    Staging folders of builds killed before their journal was written are removed.
+    """
+    journal = root / ".build" / "COMMIT"
+    pending = journal.exists()
+    if pending:
+        staging = root / ".build" / journal.read_text(encoding="utf-8").strip()
+        _swap_in(root, staging)
+        _finish(root, staging)
+    for stale in sorted((root / ".build").glob("stage-*")):
+        shutil.rmtree(stale, ignore_errors=True)
+    (root / ".build" / "COMMIT.tmp").unlink(missing_ok=True)
+    return pending
 
 
 def _finish(root: Path, staging: Path) -> None:
@@ -93,24 +132,31 @@ def _finish(root: Path, staging: Path) -> None:
 
 def publish(root: Path, staging: Path) -> None:
     """Replace data/ and datapackage.json by the staged ones (journalled renames)."""
-    journal = root / ".build" / "COMMIT"
-    journal.write_text(str(staging), encoding="utf-8")
+    _fsync_tree(staging)
+    _write_atomic(root / ".build" / "COMMIT", staging.name)
     _kill_point("publish")
-    old = root / ".build" / "old-data"
-    shutil.rmtree(old, ignore_errors=True)
-    if (root / "data").exists():
-        os.replace(root / "data", old)
-    _kill_point("swap")
-    os.replace(staging / "data", root / "data")
-    os.replace(staging / "datapackage.json", root / "datapackage.json")
+    _swap_in(root, staging)
     _finish(root, staging)
 
 
-def extract_all(articles: list[Article], corrections: bool = True) -> dict[str, list[dict[str, Any]]]:
-    """Every table of the package from the articles (extraction, then curation)."""
-    from pipeline.extract import extract_tables
+def extract_all(articles: list[Article], corrections: bool = True, settings: Any = None) -> dict[str, list[dict[str, Any]]]:
+    """Every table of the package from the articles (extraction, then curation).
 
-    return extract_tables(articles, apply_corrections=corrections)
+    `settings` (a `pipeline.executor.Settings`, default: the current ones) choose the
+    executor and the cache; neither changes the output.
+    """
+    from pipeline.executor import current_settings, make_runner
+    from pipeline.extract import extract_tables
+    from pipeline.registry import load_registry
+
+    settings = settings or current_settings()
+    return extract_tables(
+        articles,
+        registry=load_registry(settings.registry) if settings.registry else None,
+        apply_corrections=corrections,
+        runner=make_runner(settings),
+        cache_dir=settings.cache_dir,
+    )
 
 
 def build(root: Path = ROOT, corpus: Path | None = None, corrections: bool = True) -> BuildResult:

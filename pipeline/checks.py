@@ -3,6 +3,9 @@
 Each check closes over the typed tables (and the article bodies when the corpus is
 available) and returns one boolean per row of its table, so a failure names the CSV row
 and the field to fix. Checks that need the bodies are listed as skipped without them.
+Two whole-table checks on the raw cells follow: rows in primary-key order (an error:
+rebuilds must be byte-identical) and cells a spreadsheet would run as formulas (a
+warning: the cell is true to the article, so it is never rewritten).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import pandera.pandas as pa
 
 from pipeline.corpus import body_sha256
 from pipeline.dates import parse_edtf
+from pipeline.tables import _sort_key
+from pipeline.text import split_sentences
 
 Frames = Mapping[str, pd.DataFrame]
 RowTest = Callable[[pd.DataFrame], pd.Series]
@@ -36,7 +41,12 @@ def check(table: str, field: str, name: str, message: str, needs_bodies: bool = 
 def _rowwise(frame: pd.DataFrame, test: Callable[[pd.Series], bool]) -> pd.Series:
     if frame.empty:
         return pd.Series(True, index=frame.index, dtype=bool)
-    return frame.apply(lambda row: bool(test(row)), axis=1).astype(bool)
+    return frame.apply(lambda row: _passed(test(row)), axis=1).astype(bool)
+
+
+def _passed(result) -> bool:
+    """A comparison with an empty cell gives NA: that row does not pass."""
+    return False if result is pd.NA else bool(result)
 
 
 def _present(*values) -> bool:
@@ -141,9 +151,9 @@ def _mention_id(t: Frames) -> pd.Series:
     )
 
 
-@check("event_evidence", "quote", "one_sentence", "an evidence quote is at most one sentence (no line break)")
+@check("event_evidence", "quote", "one_sentence", "an evidence quote is at most one sentence (no line break, one 。！？ end)")
 def _one_sentence(t: Frames) -> pd.Series:
-    return ~t["event_evidence"]["quote"].fillna("").str.contains("\n", regex=False)
+    return _rowwise(t["event_evidence"], lambda r: not _present(r.quote) or len(split_sentences(str(r.quote))) <= 1)
 
 
 @check("event_evidence", "date_text", "date_text_in_quote", "the date expression does not occur in the quote")
@@ -202,6 +212,11 @@ def _amount_currency(t: Frames) -> pd.Series:
     return e["amount"].isna() == e["currency"].isna()
 
 
+@check("events", "event_id", "type_prefix", "the `<type>-` prefix differs from the type column")
+def _event_type_prefix(t: Frames) -> pd.Series:
+    return _rowwise(t["events"], lambda r: not _present(r.event_id, r.type) or str(r.event_id).rsplit("-", 1)[0] == r.type)
+
+
 @check("events", "event_id", "has_evidence", "event has no evidence row")
 def _has_evidence(t: Frames) -> pd.Series:
     return t["events"]["event_id"].isin(set(t["event_evidence"]["event_id"].dropna()))
@@ -223,6 +238,72 @@ def _duplicate_event(t: Frames) -> pd.Series:
         for r in e.itertuples(index=False)
     ]
     return ~pd.Series(keys, index=e.index, dtype=object).duplicated(keep=False)
+
+
+# --- models ----------------------------------------------------------------
+
+
+@check("models", "first_release_date", "edtf", "not a valid EDTF date")
+def _release_edtf(t: Frames) -> pd.Series:
+    return _rowwise(t["models"], lambda r: not _present(r.first_release_date) or _edtf_bounds(r.first_release_date) is not None)
+
+
+SOURCE_SEPARATOR = " "  # model_facts joins the source ids of a fact with spaces
+
+
+def _cited_sources(column: str) -> RowTest:
+    def test(t: Frames) -> pd.Series:
+        known = set(t["sources"]["source_id"].dropna())
+        return _rowwise(
+            t["models"], lambda r: not _present(r[column]) or set(str(r[column]).split(SOURCE_SEPARATOR)) <= known
+        )
+
+    return test
+
+
+for _column in ("developer_sources", "openness_sources", "license_sources", "release_sources"):
+    check("models", _column, "cited_source", f"names a source_id that is not in sources ({SOURCE_SEPARATOR!r}-separated)")(
+        _cited_sources(_column)
+    )
+
+
+# --- whole tables, on the raw cells ------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+Finding = tuple[int, str, str, str]  # CSV row, field, value, message
+
+
+def unsorted_rows(frame: pd.DataFrame, schema: Mapping) -> list[Finding]:
+    """Rows that sort before the row above them by primary key (the first per run)."""
+    if frame.empty or not all(f["name"] in frame for f in schema["fields"]):
+        return []
+    key = _sort_key(schema)
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    try:
+        keys = [key(row) for row in rows]
+    except ValueError:  # a key cell of the wrong type, reported by the type checks
+        return []
+    first = (schema.get("primaryKey") or [schema["fields"][0]["name"]])[0]
+    return [
+        (int(index) + 2, first, str(rows[i][first]), f"rows must be sorted by the primary key: sorts before row {int(frame.index[i - 1]) + 2}")
+        for i, index in enumerate(frame.index)
+        if i and keys[i] < keys[i - 1]
+    ]
+
+
+def formula_cells(frame: pd.DataFrame, schema: Mapping) -> list[Finding]:
+    """Text cells a spreadsheet would run as a formula (leading = + - @, tab, CR)."""
+    found = []
+    for field in schema["fields"]:
+        name = field["name"]
+        if field.get("type", "string") != "string" or name not in frame:
+            continue
+        for index, value in frame[name].dropna().items():
+            if str(value).startswith(FORMULA_STARTS):
+                found.append(
+                    (int(index) + 2, name, str(value)[:40], f"starts with {str(value)[0]!r}: a spreadsheet may run it as a formula (import as text)")
+                )
+    return found
 
 
 # --- assembly --------------------------------------------------------------
@@ -249,5 +330,6 @@ def semantic_checks(
         def passes(series: pd.Series, result: pd.Series = result) -> pd.Series:
             return result.reindex(series.index, fill_value=True)
 
-        by_table[table][field].append(pa.Check(passes, name=name, error=message))
+        # ignore_na=False: an emptied cell (a bound, a currency) must still be checked
+        by_table[table][field].append(pa.Check(passes, name=name, error=message, ignore_na=False))
     return by_table, skipped

@@ -60,7 +60,12 @@ def corpus(corpus_dir: Path, out_dir: Path | None) -> None:
 @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=paths.CORPUS, show_default=True, help="Folder of articles.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder to write the tables to.")
 @click.option("--no-corrections", is_flag=True, help="Skip curation/corrections.yaml (to measure extraction alone).")
-def extract(corpus_dir: Path, out_dir: Path, no_corrections: bool) -> None:
+@click.option("--executor", type=click.Choice(["auto", "local", "process", "dask"]), default="auto", show_default=True, help="Where per-article extraction runs (auto: a process pool when 8 or more articles are to be extracted).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per core).")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="With --executor dask: an existing scheduler (default: a local cluster).")
+@click.option("--no-cache", is_flag=True, help="Ignore and do not fill the per-article cache (.build/cache).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on in a terminal, off in CI).")
+def extract(corpus_dir: Path, out_dir: Path, no_corrections: bool, **run: object) -> None:
     """Extract every table from any folder of articles into CSV files.
 
     Example: python -m pipeline extract --corpus corpus --out /tmp/pred --no-corrections
@@ -71,7 +76,8 @@ def extract(corpus_dir: Path, out_dir: Path, no_corrections: bool) -> None:
 
     try:
         articles = load_corpus(corpus_dir)
-        tables = extract_all(articles, corrections=not no_corrections)
+        with _extraction(**run):
+            tables = extract_all(articles, corrections=not no_corrections)
     except (CorpusError, CorrectionError) as err:
         _fail(str(err))
     counts = write_tables(out_dir, tables, paths.SCHEMAS)
@@ -114,7 +120,12 @@ def package(root: Path) -> None:
 @cli.command()
 @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None, help="Folder of articles (default: corpus/).")
 @click.option("--no-corrections", is_flag=True, help="Publish extraction without curated corrections.")
-def build(corpus_dir: Path | None, no_corrections: bool) -> None:
+@click.option("--executor", type=click.Choice(["auto", "local", "process", "dask"]), default="auto", show_default=True, help="Where per-article extraction runs (auto: a process pool when 8 or more articles are to be extracted).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per core).")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="With --executor dask: an existing scheduler (default: a local cluster).")
+@click.option("--no-cache", is_flag=True, help="Ignore and do not fill the per-article cache (.build/cache).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on in a terminal, off in CI).")
+def build(corpus_dir: Path | None, no_corrections: bool, **run: object) -> None:
     """Corpus → extract → corrections → validate → package, atomically.
 
     The new tables are staged and validated first; data/ and datapackage.json are
@@ -126,7 +137,8 @@ def build(corpus_dir: Path | None, no_corrections: bool) -> None:
     from pipeline.corrections import CorrectionError
 
     try:
-        result = run_build(paths.ROOT, corpus_dir, corrections=not no_corrections)
+        with _extraction(**run):
+            result = run_build(paths.ROOT, corpus_dir, corrections=not no_corrections)
     except (CorpusError, CorrectionError) as err:
         _fail(str(err))
     except BuildError as err:
@@ -169,3 +181,170 @@ def evaluate(gold_dir: Path, pred_dir: Path | None, corpus_dir: Path, fmt: str) 
 
 def main() -> None:
     cli(prog_name="python -m pipeline")
+
+
+@cli.command("export")
+@click.argument("source", default=str(paths.ROOT))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=paths.ROOT / "dist", show_default=True, help="Folder for the .sqlite file and parquet/.")
+def export_command(source: str, out_dir: Path) -> None:
+    """Write SQLite and Parquet copies of a package, after verifying its hashes.
+
+    SOURCE is a package folder, a datapackage.json, a release zip or a file:// URL
+    (default: this repository). Writes OUT/<name>-<version>.sqlite (primary and
+    foreign keys from the Table Schemas) and OUT/parquet/<table>.parquet.
+
+    Example: python -m pipeline export --out dist
+    """
+    from pipeline.export import ExportError, export as run_export
+    from pipeline.load import LoadError
+
+    try:
+        result = run_export(source, out_dir)
+    except (LoadError, ExportError) as err:
+        _fail(str(err))
+    click.echo(", ".join(f"{name} {n}" for name, n in result.rows.items()) + " rows")
+    click.echo(f"wrote {result.sqlite} and {len(result.parquet)} Parquet file(s) in {out_dir / 'parquet'}")
+
+
+@cli.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path), default=paths.ROOT)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff(old: Path, new: Path, fmt: str) -> None:
+    """Rows added, removed and changed, schema changes, and the semver bump they need.
+
+    OLD and NEW are each a datapackage.json, a folder holding one, or a release zip
+    (NEW defaults to this repository). Rows are matched by primary key.
+
+    Example: python -m pipeline diff dist/ai-openness-events-1.0.0.zip . --format json
+    """
+    from pipeline.diff import DiffError, diff_packages, load_package, render_json, render_text
+
+    try:
+        result = diff_packages(load_package(old), load_package(new))
+    except DiffError as err:
+        _fail(str(err))
+    click.echo(render_json(result) if fmt == "json" else render_text(result), nl=False)
+
+
+@cli.command()
+@click.option("--bump", type=click.Choice(["major", "minor", "patch"]), required=True, help="Part of the version to raise (ignored at the first release, which is 1.0.0).")
+@click.option("--root", type=click.Path(path_type=Path), default=paths.ROOT, show_default=True, help="Repository holding the package and its git tags.")
+@click.option("--dist", "dist_dir", type=click.Path(path_type=Path), default=None, help="Where the zip and SHA256SUMS go (default: ROOT/dist).")
+@click.option("--tag/--no-tag", default=False, show_default=True, help="Commit datapackage.json and CHANGELOG.md and create the tag v<version>; by default only print those commands.")
+def release(bump: str, root: Path, dist_dir: Path | None, tag: bool) -> None:
+    """Release the working package: check the bump, set version, write CHANGELOG and zip.
+
+    Diffs the package against the last release (git tag vX.Y.Z) and refuses a bump
+    smaller than the changes need; then sets version and created in datapackage.json,
+    adds a CHANGELOG.md section and writes dist/<name>-<version>.zip and
+    dist/SHA256SUMS. SOURCE_DATE_EPOCH, when set, is the release time.
+
+    Example: python -m pipeline release --bump minor
+    """
+    from pipeline.diff import DiffError
+    from pipeline.release import ReleaseError, release as run_release
+
+    try:
+        result = run_release(root, bump, dist_dir, tag)
+    except (DiffError, ReleaseError) as err:
+        _fail(str(err))
+    if result.previous:
+        click.echo(f"released {result.version} (the changes since v{result.previous} require a {result.diff.bump} bump)")
+    else:
+        click.echo(f"released {result.version}: the first release")
+    click.echo(f"wrote {result.archive}, {result.checksums}, datapackage.json, CHANGELOG.md")
+    if not tag:
+        click.echo("next, commit the release and tag it:")
+        click.echo("\n".join(f"  {command}" for command in result.commands))
+
+
+@cli.command()
+@click.option("--root", type=click.Path(path_type=Path), default=paths.ROOT, show_default=True, help="Folder holding datapackage.json, schemas/ and data/.")
+@click.option("--check", is_flag=True, help="Only check that docs/codebook.md is current; exit 1 when it is stale.")
+def codebook(root: Path, check: bool) -> None:
+    """Write docs/codebook.md from the descriptor, the Table Schemas and the data.
+
+    Every table and field with its type, constraints, description and an example
+    value. With --check (for CI), nothing is written.
+
+    Example: python -m pipeline codebook --check
+    """
+    from pipeline.codebook import CodebookError, stale_codebook, write_codebook
+
+    try:
+        if check:
+            problem = stale_codebook(root)
+            if problem:
+                _fail(f"{problem}\nRegenerate it with: python -m pipeline codebook")
+            click.echo(f"{root / 'docs' / 'codebook.md'} is current")
+        else:
+            click.echo(f"{write_codebook(root)} written")
+    except CodebookError as err:
+        _fail(str(err))
+
+
+@cli.command()
+@click.option("--root", type=click.Path(path_type=Path), default=paths.ROOT, show_default=True, help="Folder holding datapackage.json, schemas/ and data/.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Folder for timeline.png and timeline.html (default: ROOT/docs).")
+def timeline(root: Path, out_dir: Path | None) -> None:
+    """Draw the dated events by organization: timeline.png and a self-contained timeline.html.
+
+    Open-weight and closed model releases are marked apart; undated events are only
+    listed in the HTML table.
+
+    Example: python -m pipeline timeline --out docs
+    """
+    from pipeline.codebook import CodebookError
+    from pipeline.timeline import TimelineError, write_timeline
+
+    try:
+        png, page = write_timeline(root, out_dir or root / "docs")
+    except (CodebookError, TimelineError) as err:
+        _fail(str(err))
+    click.echo(f"{png} and {page} written")
+
+
+
+# --- extraction settings (issue 7) -------------------------------------------------
+from contextlib import contextmanager  # noqa: E402  (kept with the code that needs it)
+from typing import Iterator  # noqa: E402
+
+
+@contextmanager
+def _extraction(executor: str, workers: int | None, scheduler: str | None, no_cache: bool, progress: bool | None) -> Iterator[None]:
+    """Run the block with these extraction settings; executor failures become messages."""
+    from pipeline.executor import ExecutorError, Settings, using
+
+    if scheduler and executor != "dask":
+        _fail("--scheduler needs --executor dask")
+    settings = Settings(executor, workers, scheduler, progress, None if no_cache else Settings().cache_dir)
+    try:
+        with using(settings):
+            yield
+    except ExecutorError as err:
+        _fail(str(err))
+
+
+@cli.command()
+@click.option("--articles", type=click.IntRange(min=4), default=2000, show_default=True, help="Size of the scale corpus.")
+@click.option("--quick", is_flag=True, help="A short run: 20k-character GiNZA sample, 100k validation rows (use with a small --articles).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per core).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the scale corpus.")
+@click.option("--workdir", type=click.Path(path_type=Path), default=paths.ROOT / ".build" / "bench", show_default=True, help="Scratch folder (emptied first).")
+def bench(articles: int, quick: bool, workers: int | None, seed: int, workdir: Path) -> None:
+    """Benchmark the build on a generated scale corpus and print every figure with its ratio.
+
+    Full build throughput and peak memory at n/4, n/2 and n articles, bare GiNZA and
+    SudachiPy passes on the same text, validation of a >= 1M-row package against
+    frictionless alone, and incremental rebuilds (one article added, registry changed).
+
+    Example: python -m pipeline bench --articles 2000
+    """
+    from pipeline.bench import plan, run
+    from pipeline.executor import cores
+
+    try:
+        run(workdir, plan(articles, quick, workers or cores()), seed, click.echo)
+    except RuntimeError as err:
+        _fail(str(err))

@@ -6,6 +6,7 @@ dataset gives the same ids, and a user can cite `organization:openai` across rel
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from functools import lru_cache
@@ -25,17 +26,37 @@ def romanize(text: str) -> str:
     return " ".join(part["hepburn"] for part in _kakasi().convert(text))
 
 
+# Latin letters that do not decompose into a base letter and a mark.
+_LATIN_FOLDS = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ł": "l", "þ": "th", "ð": "d", "ı": "i"})
+
+
+def _fold_latin(text: str) -> str:
+    """Tülu -> tulu, Clément -> clement: accents dropped from Latin letters only.
+
+    Japanese is left alone (NFKD would split ガ into カ and a voicing mark).
+    """
+    out = []
+    for ch in text.translate(_LATIN_FOLDS):
+        if not ch.isascii() and "LATIN" in unicodedata.name(ch, ""):
+            ch = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        out.append(ch)
+    return "".join(out)
+
+
 def slug(name: str) -> str:
-    """ASCII slug: NFKC, lower case, runs of other characters become one hyphen.
+    """ASCII slug: NFKC, lower case, Latin accents folded, other runs become one hyphen.
 
     Names without Latin letters (リアン・ジア) are romanized first (`rian-jia`), so every
-    id is ASCII and safe in URLs, file names and SQL.
+    id is ASCII and safe in URLs, file names and SQL. A name with nothing to romanize
+    (emoji, Hangul, punctuation) gets `x-` and a short hash of the name, never an empty slug.
     """
-    text = unicodedata.normalize("NFKC", name).lower()
+    text = _fold_latin(unicodedata.normalize("NFKC", name).lower())
     if not text.isascii():
         text = romanize(text).lower()
-    text = _NON_SLUG.sub("-", text).strip("-.")
-    return re.sub(r"-{2,}", "-", text)
+    text = re.sub(r"-{2,}", "-", _NON_SLUG.sub("-", text).strip("-."))
+    if not text:
+        return "x-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+    return text
 
 
 def entity_id(entity_type: str, name: str) -> str:

@@ -6,31 +6,47 @@
    what frictionless cannot express (offsets against the article text, EDTF bounds,
    every event evidenced, …; see `checks.py`).
 
-Problems are reported by table, CSV row (header = row 1, as frictionless counts), field
-and value. Nothing named in the package is fetched or executed: paths must stay inside
-the package folder.
+Before either layer, each CSV is read strictly (UTF-8 without BOM, `\\n` line ends, as
+many fields per row as the header), so a hand-edited file is reported row by row
+instead of failing as a whole. Problems are reported by table, CSV row (header = row 1,
+as frictionless counts), field and value; warnings (cells a spreadsheet would run as
+formulas, schemas that differ from this pipeline's) never make a package invalid.
+Nothing named in the package is fetched or executed: paths must stay inside the
+package folder, and a zip is unpacked only when every entry stays inside it.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
+import stat
+import tempfile
+import zipfile
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
 import pandera.errors
 
-from pipeline.checks import semantic_checks
+from pipeline.checks import formula_cells, semantic_checks, unsorted_rows
 from pipeline.corpus import CorpusError, read_bodies
-from pipeline.paths import TABLES
+from pipeline.paths import SCHEMAS, TABLES
 from pipeline.schemas import dataframe_schema, foreign_key_checks, typed_frame
-from pipeline.tables import read_table
+
+UTF8_BOM = b"\xef\xbb\xbf"
+RESOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+# Profiles frictionless knows without fetching; any other `$schema`/`profile` is refused.
+PROFILE_PREFIXES = ("https://datapackage.org/profiles/", "https://specs.frictionlessdata.io/schemas/")
+PROFILE_NAMES = {"data-package", "tabular-data-package", "data-resource", "tabular-data-resource"}
+ZIP_MAX_BYTES = 2 * 1024**3  # refuse zips that would unpack to more than this
 
 
 @dataclass(frozen=True)
 class Problem:
-    layer: str  # package, frictionless, pandera, corpus
+    layer: str  # package, csv, frictionless, pandera, corpus, spreadsheet
     table: str  # resource name, or "" for the package itself
     row: int | None  # CSV row, header = 1
     field: str | None
@@ -57,32 +73,27 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def summary(self) -> str:
-        layers = {}
+        layers: dict[str, int] = {}
         for p in self.problems:
             layers[p.layer] = layers.get(p.layer, 0) + 1
         tables = len({p.table for p in self.problems})
         split = ", ".join(f"{k} {v}" for k, v in sorted(layers.items()))
         status = "VALID" if self.ok else f"INVALID: {len(self.problems)} problem(s) in {tables} table(s) ({split})"
-        return f"{status}; {len(self.tables)} tables checked, {len(self.skipped)} check(s) skipped"
+        warned = f", {len(self.warnings)} warning(s)" if self.warnings else ""
+        return f"{status}; {len(self.tables)} tables checked, {len(self.skipped)} check(s) skipped{warned}"
 
     def text(self) -> str:
         lines = [f"Validating {self.package}"]
-        order = {name: i for i, name in enumerate(["", *TABLES])}
-        by_table: dict[str, list[Problem]] = {}
-        for p in self.problems:
-            by_table.setdefault(p.table, []).append(p)
-        for table in sorted(by_table, key=lambda t: (order.get(t, len(order)), t)):
-            found = sorted(by_table[table], key=lambda p: (p.row or 0, p.field or "", p.check))
-            lines.append(f"{table or 'package'} ({len(found)} problem(s))")
-            lines.extend(p.line() for p in found)
-        for name in self.skipped:
-            lines.append(f"skipped: {name}")
+        lines.extend(_grouped(self.problems, "problem"))
+        lines.extend(_grouped(self.warnings, "warning"))
+        lines.extend(f"skipped: {name}" for name in self.skipped)
         lines.append(self.summary())
         return "\n".join(lines)
 
@@ -95,16 +106,34 @@ class Report:
                 "tables": self.tables,
                 "skipped": self.skipped,
                 "problems": [asdict(p) for p in self.problems],
+                "warnings": [asdict(p) for p in self.warnings],
             },
             ensure_ascii=False,
             indent=2,
         )
 
 
+def _grouped(found: list[Problem], kind: str) -> list[str]:
+    """Report lines by table (package first, then publication order), then by row."""
+    order = {name: i for i, name in enumerate(["", *TABLES])}
+    by_table: dict[str, list[Problem]] = {}
+    for p in found:
+        by_table.setdefault(p.table, []).append(p)
+    lines = []
+    for table in sorted(by_table, key=lambda t: (order.get(t, len(order)), t)):
+        items = sorted(by_table[table], key=lambda p: (p.row or 0, p.field or "", p.check, p.message))
+        lines.append(f"{table or 'package'} ({len(items)} {kind}(s))")
+        lines.extend(p.line() for p in items)
+    return lines
+
+
 def resolve_descriptor(path: Path) -> Path:
     """A `datapackage.json` itself, or the one in a folder."""
     path = Path(path)
     return path / "datapackage.json" if path.is_dir() else path
+
+
+# --- the descriptor: nothing outside the package, nothing fetched -------------
 
 
 def _unsafe_path(base: Path, value: Any) -> str | None:
@@ -114,45 +143,200 @@ def _unsafe_path(base: Path, value: Any) -> str | None:
     if "://" in value or value.startswith("//"):
         return f"{value!r} is a URL: the validator never fetches anything"
     candidate = Path(value)
-    if candidate.is_absolute() or ".." in candidate.parts:
+    if candidate.is_absolute() or ".." in candidate.parts or "\\" in value:
         return f"{value!r} points outside the package folder"
     if not (base / candidate).resolve().is_relative_to(base.resolve()):
         return f"{value!r} points outside the package folder (link)"
     return None
 
 
-def _descriptor_problems(descriptor: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
-    def bad(message: str, table: str = "", check: str = "descriptor") -> Problem:
+def _unknown_profile(value: Any) -> bool:
+    return value is not None and not (
+        isinstance(value, str) and (value in PROFILE_NAMES or value.startswith(PROFILE_PREFIXES))
+    )
+
+
+def _resource_problems(base: Path, resource: Any, seen: set[str]) -> list[Problem]:
+    def bad(message: str, table: str, check: str) -> Problem:
         return Problem("package", table, None, None, None, check, message)
+
+    if not isinstance(resource, dict):
+        return [bad(f"resource must be an object, got {type(resource).__name__}", "", "descriptor")]
+    name = resource.get("name")
+    if not isinstance(name, str) or not RESOURCE_NAME.fullmatch(name):
+        return [bad(f"resource name must match {RESOURCE_NAME.pattern}, got {name!r}", "", "descriptor")]
+    if name in seen:
+        return [bad(f"two resources are named {name!r}", name, "descriptor")]
+    seen.add(name)
+    problems = []
+    for key in ("path", "schema"):
+        why = _unsafe_path(base, resource.get(key))
+        if why:
+            problems.append(bad(f"{key}: {why}", name, "unsafe_path"))
+        elif not (base / resource[key]).is_file():
+            problems.append(bad(f"{key}: {resource[key]} does not exist", name, "missing_file"))
+    dialect = resource.get("dialect")
+    if isinstance(dialect, str) or (dialect is not None and not isinstance(dialect, dict)):
+        problems.append(bad(f"dialect must be an inline object, got {dialect!r} (never fetched)", name, "unsafe_path"))
+    for key in ("$schema", "profile"):
+        if _unknown_profile(resource.get(key)):
+            problems.append(bad(f"{key} {resource[key]!r} is not a standard profile (never fetched)", name, "unsafe_path"))
+    return problems
+
+
+def _descriptor_problems(descriptor: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
+    def bad(message: str, check: str = "descriptor") -> Problem:
+        return Problem("package", "", None, None, None, check, message)
 
     if not descriptor.is_file():
         return None, [bad(f"{descriptor} does not exist")]
     try:
         meta = json.loads(descriptor.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         return None, [bad(f"{descriptor.name} is not valid UTF-8 JSON: {err}")]
     if not isinstance(meta, dict) or not isinstance(meta.get("resources"), list):
         return None, [bad("descriptor must be an object with a list of resources")]
-    problems = []
-    base = descriptor.parent
+    problems = [
+        bad(f"{key} {meta[key]!r} is not a standard profile (never fetched)", "unsafe_path")
+        for key in ("$schema", "profile")
+        if _unknown_profile(meta.get(key))
+    ]
+    seen: set[str] = set()
     for resource in meta["resources"]:
-        name = resource.get("name", "?") if isinstance(resource, dict) else "?"
-        if not isinstance(resource, dict):
-            problems.append(bad("resource must be an object"))
-            continue
-        for key in ("path", "schema"):
-            why = _unsafe_path(base, resource.get(key))
-            if why:
-                problems.append(bad(f"{key}: {why}", name, "unsafe_path"))
-            elif not (base / resource[key]).is_file():
-                problems.append(bad(f"{key}: {resource[key]} does not exist", name, "missing_file"))
+        problems.extend(_resource_problems(descriptor.parent, resource, seen))
+    problems.extend(
+        bad(f"resource {name!r} is missing: the package must have every table", "missing_resource")
+        for name in TABLES
+        if name not in seen
+    )
+    if (descriptor.parent / ".build" / "COMMIT").exists():
+        problems.append(
+            bad("an interrupted build is pending (.build/COMMIT): run `python -m pipeline build` to finish it", "interrupted_build")
+        )
     return meta, problems
+
+
+# --- zips: unpacked only when every entry stays inside ------------------------
+
+
+def _zip_problems(archive: zipfile.ZipFile) -> list[str]:
+    """Why the archive may not be unpacked (zip slip, links, size), empty when it may."""
+    found = []
+    total = 0
+    for info in archive.infolist():
+        name = info.filename
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) or ".." in parts:
+            found.append(f"entry {name!r} points outside the package (zip slip)")
+        elif stat.S_ISLNK(info.external_attr >> 16):
+            found.append(f"entry {name!r} is a symbolic link")
+        total += info.file_size
+    if total > ZIP_MAX_BYTES:
+        found.append(f"unpacks to {total} bytes, more than {ZIP_MAX_BYTES}")
+    return found
+
+
+def _unzip(path: Path, into: Path) -> tuple[Path | None, list[Problem]]:
+    """Unpack a zipped package into `into`; its descriptor, or the reasons it was refused."""
+
+    def bad(message: str) -> Problem:
+        return Problem("package", "", None, None, None, "zip", message)
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            refused = _zip_problems(archive)
+            if refused:
+                return None, [bad(m) for m in refused]
+            archive.extractall(into)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as err:
+        return None, [bad(f"cannot unpack {path.name}: {err}")]
+    candidates = sorted(into.glob("datapackage.json")) or sorted(into.glob("*/datapackage.json"))
+    if len(candidates) != 1:
+        return None, [bad(f"{path.name} must hold one datapackage.json at its top or in one folder")]
+    return candidates[0], []
+
+
+# --- layer 0: each CSV read strictly ------------------------------------------
+
+
+def _row_of(text: str) -> tuple[int, int]:
+    """(CSV row, field index) of the position just after `text`, a prefix of a file."""
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    if not records or text.endswith(("\n", "\r")):
+        return len(records) + 1, 0
+    return len(records), max(len(records[-1]) - 1, 0)
+
+
+def _header_of(text: str) -> list[str]:
+    try:
+        return next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:
+        return []
+
+
+def read_csv_strict(table: str, raw: bytes) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """A CSV's cells as strings (empty = missing), indexed by CSV row - 2, and its faults.
+
+    The frame is None when the file has no usable header; otherwise rows with too many or
+    too few fields are cut or padded so every other check still runs.
+    """
+    problems: list[Problem] = []
+
+    def bad(row: int | None, field_name: str | None, value: str | None, check: str, message: str) -> None:
+        problems.append(Problem("csv", table, row, field_name, value, check, message))
+
+    if raw.startswith(UTF8_BOM):
+        bad(1, None, None, "bom", "file starts with a UTF-8 byte order mark: save as UTF-8 without BOM")
+        raw = raw[len(UTF8_BOM) :]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        row, column = _row_of(raw[: err.start].decode("utf-8"))
+        header = _header_of(raw.decode("utf-8", errors="replace"))
+        name = header[column] if row > 1 and column < len(header) else None
+        bad(row, name, repr(raw[err.start : err.start + 4]), "encoding", f"not UTF-8: byte {err.start} cannot be decoded")
+        text = raw.decode("utf-8", errors="replace")
+    if "\r" in text:
+        bad(_row_of(text[: text.index("\r")])[0], None, None, "line_end", "line ends must be \\n, not \\r\\n or \\r")
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as err:
+        bad(None, None, None, "csv_syntax", f"not a readable CSV: {err}")
+        return None, problems
+    if not records or not any(records[0]):
+        bad(1, None, None, "header", "no header row")
+        return None, problems
+    header = records[0]
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        for name in duplicated:
+            bad(1, name, None, "header", "column appears more than once in the header")
+        return None, problems
+    rows, numbers = [], []
+    for number, record in enumerate(records[1:], start=2):
+        if not record:
+            bad(number, None, None, "blank_row", "blank row")
+            continue
+        if len(record) > len(header):
+            bad(number, None, ",".join(record[len(header) :]), "extra_fields", f"{len(record)} fields, the header has {len(header)}")
+        elif len(record) < len(header):
+            bad(number, header[len(record)], None, "missing_fields", f"{len(record)} fields, the header has {len(header)}")
+        rows.append((record + [""] * len(header))[: len(header)])
+        numbers.append(number - 2)
+    frame = pd.DataFrame(rows, columns=header, index=pd.Index(numbers, dtype="int64"), dtype="str")
+    return frame.mask(frame == ""), problems
+
+
+# --- the layers ----------------------------------------------------------------
 
 
 def _frictionless_problems(descriptor: Path) -> list[Problem]:
     import frictionless
 
-    report = frictionless.validate(str(descriptor))
+    try:
+        report = frictionless.validate(str(descriptor))
+    except Exception as err:  # a third-party crash on hostile input must become a message
+        return [Problem("frictionless", "", None, None, None, "crashed", f"frictionless failed: {type(err).__name__}: {err}")]
     problems = [
         Problem("frictionless", "", None, None, None, err.type, err.message) for err in report.errors
     ]
@@ -172,19 +356,55 @@ def _frictionless_problems(descriptor: Path) -> list[Problem]:
     return problems
 
 
-def _read_tables(base: Path, meta: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], dict[str, dict], list[Problem]]:
+def _read_tables(
+    base: Path, meta: dict[str, Any]
+) -> tuple[dict[str, pd.DataFrame], dict[str, dict], list[Problem], list[Problem]]:
+    """Frames and schemas by table, with reading problems and warnings."""
     frames: dict[str, pd.DataFrame] = {}
     schemas: dict[str, dict] = {}
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     for resource in meta["resources"]:
         name = resource["name"]
         try:
-            schemas[name] = json.loads((base / resource["schema"]).read_text(encoding="utf-8"))
-            frames[name] = read_table(base / resource["path"])
-        except (UnicodeDecodeError, ValueError, pd.errors.ParserError) as err:
-            message = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
-            problems.append(Problem("pandera", name, None, None, None, "readable", f"cannot read table: {message}"))
-    return frames, schemas, problems
+            schema = json.loads((base / resource["schema"]).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as err:
+            problems.append(Problem("package", name, None, None, None, "schema", f"{resource['schema']} is not a JSON Table Schema: {err}"))
+            continue
+        if not _is_table_schema(schema):
+            problems.append(Problem("package", name, None, None, None, "schema", f"{resource['schema']} is not a Table Schema with named, typed fields"))
+            continue
+        schemas[name] = schema
+        warnings.extend(_schema_drift(name, schema))
+        frame, found = read_csv_strict(name, (base / resource["path"]).read_bytes())
+        problems.extend(found)
+        if frame is not None:
+            frames[name] = frame
+    return frames, schemas, problems, warnings
+
+
+def _is_table_schema(schema: Any) -> bool:
+    fields = schema.get("fields") if isinstance(schema, dict) else None
+    return isinstance(fields, list) and all(
+        isinstance(f, dict)
+        and isinstance(f.get("name"), str)
+        and isinstance(f.get("type", "string"), str)
+        and isinstance(f.get("constraints", {}), dict)
+        for f in fields
+    )
+
+
+def _schema_drift(name: str, schema: dict[str, Any]) -> list[Problem]:
+    """A warning when the package's schema is not this pipeline's (checks follow the package's)."""
+    ours = SCHEMAS / f"{name}.json"
+    if not ours.is_file() or json.loads(ours.read_text(encoding="utf-8")) == schema:
+        return []
+    return [
+        Problem(
+            "package", name, None, None, None, "schema_drift",
+            f"schema differs from this pipeline's schemas/{name}.json: checked against the package's own schema",
+        )
+    ]
 
 
 def _pandera_problems(
@@ -202,30 +422,36 @@ def _pandera_problems(
             schema.validate(frame, lazy=True)
         except pandera.errors.SchemaErrors as err:
             problems.extend(_from_failure_cases(name, err.failure_cases, schema))
+        problems.extend(
+            Problem("pandera", name, row, field_name, value, "sort_order", message)
+            for row, field_name, value, message in unsorted_rows(frame, schemas[name])
+        )
     return problems, skipped
 
 
+_COLUMN_CHECKS = {
+    "column_in_schema": "column not in the schema",
+    "column_in_dataframe": "column missing",
+    "column_ordered": "columns not in schema order",
+}
+
+
 def _from_failure_cases(table: str, cases: pd.DataFrame, schema) -> list[Problem]:
-    errors = {}
+    known = {}  # pandera names a failed check by its error text when it has one
     for column_name, column in schema.columns.items():
         for c in column.checks:
-            errors[(column_name, c.name)] = c.error
+            known[(column_name, c.name)] = known[(column_name, str(c.error))] = (c.name, c.error)
     problems = []
     for case in cases.to_dict("records"):
-        check_name = str(case.get("check"))
         column = case.get("column")
+        check_name, error = known.get((column, str(case.get("check"))), (str(case.get("check")), None))
         value = case.get("failure_case")
         index = case.get("index")
-        row = None if index is None or pd.isna(index) else int(index) + 2
-        if check_name in ("column_in_schema", "column_in_dataframe", "column_ordered"):
-            what = {
-                "column_in_schema": "column not in the schema",
-                "column_in_dataframe": "column missing",
-                "column_ordered": "columns not in schema order",
-            }[check_name]
-            problems.append(Problem("pandera", table, None, str(value), None, check_name, what))
+        if check_name in _COLUMN_CHECKS:  # header problems: row 1
+            problems.append(Problem("pandera", table, 1, str(value), None, check_name, _COLUMN_CHECKS[check_name]))
             continue
-        message = errors.get((column, check_name)) or {
+        row = None if index is None or pd.isna(index) else int(index) + 2
+        message = error or {
             "not_nullable": "required value missing",
             "field_uniqueness": "duplicate value in a unique field",
             "multiple_fields_uniqueness": "duplicate primary key",
@@ -244,18 +470,17 @@ def _from_failure_cases(table: str, cases: pd.DataFrame, schema) -> list[Problem
     return problems
 
 
-def validate_package(path: Path, corpus: Path | None = None) -> Report:
-    """Validate a package folder or descriptor; `corpus` enables the text checks."""
-    descriptor = resolve_descriptor(path)
-    report = Report(str(descriptor))
+def _validate_descriptor(descriptor: Path, corpus: Path | None, label: str) -> Report:
+    report = Report(label)
     meta, problems = _descriptor_problems(descriptor)
     report.problems.extend(problems)
     if meta is None or problems:
         return report  # unsafe or incomplete: do not hand it to frictionless
     report.tables = [r["name"] for r in meta["resources"]]
     report.problems.extend(_frictionless_problems(descriptor))
-    frames, schemas, problems = _read_tables(descriptor.parent, meta)
+    frames, schemas, problems, warnings = _read_tables(descriptor.parent, meta)
     report.problems.extend(problems)
+    report.warnings.extend(warnings)
     bodies = None
     if corpus is not None and Path(corpus).is_dir():
         try:
@@ -269,4 +494,22 @@ def validate_package(path: Path, corpus: Path | None = None) -> Report:
     pandera_found, skipped = _pandera_problems(frames, schemas, bodies)
     report.problems.extend(pandera_found)
     report.skipped.extend(skipped)
+    for name, frame in frames.items():
+        report.warnings.extend(
+            Problem("spreadsheet", name, row, field_name, value, "formula_cell", message)
+            for row, field_name, value, message in formula_cells(frame, schemas[name])
+        )
     return report
+
+
+def validate_package(path: Path, corpus: Path | None = None) -> Report:
+    """Validate a package folder, descriptor or zip; `corpus` enables the text checks."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() != ".json" and zipfile.is_zipfile(path):
+        with tempfile.TemporaryDirectory(prefix="aoe-zip-") as tmp:
+            descriptor, problems = _unzip(path, Path(tmp))
+            if descriptor is None:
+                return Report(str(path), problems)
+            return _validate_descriptor(descriptor, corpus, str(path))
+    descriptor = resolve_descriptor(path)
+    return _validate_descriptor(descriptor, corpus, str(descriptor))

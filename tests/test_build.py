@@ -1,0 +1,102 @@
+"""The build under SIGKILL and in different environments, as separate processes.
+
+Each build runs `python -m pipeline build` in a private copy of the repository (code,
+curation, schemas, the committed package) whose corpus holds one article, so the new
+package differs from the committed one and every run is short. `AOE_KILL_AT` makes the
+build SIGKILL itself at a named point (`pipeline.build._kill_point`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import paths
+from pipeline.build import recover
+from pipeline.validate import validate_package
+
+ARTICLE = "techtarget-2025-08-21-gpt-oss.md"
+BEFORE_JOURNAL = ("wrote:entities", "staged")  # published files must be untouched
+AFTER_JOURNAL = ("publish", "swap", "data-replaced")  # the next run must roll forward
+ENV_A = {"PYTHONHASHSEED": "0", "LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
+ENV_B = {"PYTHONHASHSEED": "4242", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "TZ": "Pacific/Kiritimati"}
+
+
+def make_root(folder: Path) -> Path:
+    ignore = shutil.ignore_patterns("__pycache__")
+    for name in ("pipeline", "curation", "schemas", "data"):
+        shutil.copytree(paths.ROOT / name, folder / name, ignore=ignore)
+    shutil.copy(paths.DATAPACKAGE, folder / "datapackage.json")
+    (folder / "corpus").mkdir()
+    shutil.copy(paths.CORPUS / ARTICLE, folder / "corpus" / ARTICLE)
+    return folder
+
+
+def run_build(root: Path, env: dict[str, str], kill_at: str | None = None) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AOE_KILL_AT", "LC_ALL", "LANG", "TZ")}
+    clean.update(env)
+    if kill_at:
+        clean["AOE_KILL_AT"] = kill_at
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", "build"], cwd=root, env=clean, capture_output=True, text=True, timeout=300
+    )
+
+
+def published(root: Path) -> dict[str, bytes]:
+    """The published files; `created` is left out of the descriptor (a release may change it)."""
+    files = {f"data/{p.name}": p.read_bytes() for p in sorted((root / "data").glob("*"))} if (root / "data").is_dir() else {}
+    descriptor = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor.pop("created", None)
+    files["datapackage.json"] = json.dumps(descriptor, sort_keys=True).encode()
+    return files
+
+
+def restore(root: Path, data: Path, descriptor: bytes) -> None:
+    shutil.rmtree(root / "data", ignore_errors=True)
+    shutil.copytree(data, root / "data")
+    (root / "datapackage.json").write_bytes(descriptor)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[str, bytes]:
+    """What an uninterrupted build publishes (environment A)."""
+    root = make_root(tmp_path_factory.mktemp("reference"))
+    done = run_build(root, ENV_A)
+    assert done.returncode == 0, done.stderr
+    return published(root)
+
+
+def test_killed_builds_leave_the_previous_package_or_roll_forward(tmp_path, reference):
+    root = make_root(tmp_path)
+    before = published(root)
+    assert before != reference  # the build has something to change
+    for point in BEFORE_JOURNAL:
+        killed = run_build(root, ENV_A, point)
+        assert killed.returncode == -signal.SIGKILL, (point, killed.stderr)
+        assert published(root) == before, point
+        assert not (root / ".build" / "COMMIT").exists()
+        assert validate_package(root, paths.CORPUS).ok  # still the committed, valid package
+    for point in AFTER_JOURNAL:
+        killed = run_build(root, ENV_A, point)
+        assert killed.returncode == -signal.SIGKILL, (point, killed.stderr)
+        assert (root / ".build" / "COMMIT").exists(), point
+        assert not validate_package(root).ok  # a half-published package is never called valid
+        assert recover(root)
+        assert published(root) == reference, point
+        assert validate_package(root, root / "corpus").ok
+        restore(root, paths.DATA, paths.DATAPACKAGE.read_bytes())
+    # a last run, in another hash seed, locale and time zone, completes and matches;
+    # any extraction cache is dropped so that run really extracts again
+    shutil.rmtree(root / ".build" / "cache", ignore_errors=True)
+    done = run_build(root, ENV_B)
+    assert done.returncode == 0, done.stderr
+    assert published(root) == reference
+    leftovers = [p.name for p in (root / ".build").iterdir() if p.name.startswith(("stage-", "COMMIT", "old-data"))]
+    assert leftovers == []  # no staging folder, journal or old data left behind

@@ -1,0 +1,87 @@
+"""Properties: the id slugger for any text, and a CSV round-trip of every table.
+
+Rows are generated from each Table Schema's own types and constraints (enum, pattern,
+minimum/maximum, required), so a schema change is exercised without editing this file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.ids import entity_id, slug
+from pipeline.paths import TABLES
+from pipeline.tables import format_value, load_schema, read_table, render_csv, write_table
+
+ID_PATTERN = re.compile(load_schema("entities")["fields"][0]["constraints"]["pattern"])
+PROPS = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow], database=None)
+NAMES = st.text(max_size=30) | st.sampled_from(["Tülu 3", "Clément Delangue", "ß", "Ωmega", "サム・アルトマン", "ＧＰＴ－４", "Привет", "😀", "한국", "", "!!!"])
+
+
+@PROPS
+@given(NAMES)
+def test_slug_is_idempotent_and_a_valid_id(name):
+    once = slug(name)
+    assert slug(once) == once
+    assert ID_PATTERN.fullmatch(entity_id("model", name)), entity_id("model", name)
+
+
+def test_slug_folds_latin_accents():
+    assert slug("Tülu 3") == "tulu-3"
+    assert slug("Clément Delangue") == "clement-delangue"
+    assert slug("Straße") == "strasse"
+
+
+def field_values(field: dict) -> st.SearchStrategy:
+    """Values one Table Schema field accepts, from its type and constraints."""
+    c = field.get("constraints", {})
+    kind = field.get("type", "string")
+    if "enum" in c:
+        values = st.sampled_from(c["enum"])
+    elif "pattern" in c:
+        values = st.from_regex(c["pattern"], fullmatch=True)
+    elif kind == "integer":
+        values = st.integers(min_value=c.get("minimum", -(2**53)), max_value=c.get("maximum", 2**53))
+    elif kind == "number":
+        values = st.floats(min_value=c.get("minimum"), max_value=c.get("maximum"), allow_nan=False, allow_infinity=False)
+    elif kind == "boolean":
+        values = st.booleans()
+    elif kind == "date":
+        values = st.dates(min_value=dt.date(1000, 1, 1), max_value=dt.date(2999, 12, 31))
+    else:
+        # no NUL or CR: tables.render_csv leaves a lone CR unquoted (reported; the validator rejects any CR)
+        values = st.text(st.characters(codec="utf-8", exclude_characters="\x00\r"), min_size=1, max_size=40)
+    return values if c.get("required") else st.none() | values
+
+
+def table_rows(name: str) -> st.SearchStrategy:
+    schema = load_schema(name)
+    row = st.fixed_dictionaries({f["name"]: field_values(f) for f in schema["fields"]})
+    return st.lists(row, max_size=5)
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_csv_round_trip(name):
+    schema = load_schema(name)
+    names = [f["name"] for f in schema["fields"]]
+
+    @settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow], database=None)
+    @given(table_rows(name))
+    def round_trip(rows):
+        with tempfile.TemporaryDirectory(prefix="aoe-props-") as tmp:
+            path = Path(tmp) / f"{name}.csv"
+            write_table(path, rows, schema)
+            frame = read_table(path)
+            assert list(frame.columns) == names
+            back = [{k: ("" if v is None or v != v else v) for k, v in r.items()} for r in frame.to_dict("records")]
+            wanted = sorted(([format_value(r[n]) for n in names] for r in rows))
+            assert sorted([r[n] for n in names] for r in back) == wanted
+            assert render_csv(back, schema) == path.read_text(encoding="utf-8")  # written again: the same bytes
+
+    round_trip()
