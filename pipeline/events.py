@@ -306,6 +306,16 @@ def _agent_by_surface(text: str, sentence: Sentence, spans: Sequence[Span], clau
     return [found[-1]]
 
 
+def _wo_phrase_models(text: str, sentence: Sentence, models: Sequence[Span], clause_start: int, limit: int) -> list[Span]:
+    """The models of the を-phrase right before the trigger (`OpenAIが「gpt-oss」を開放`),
+    which starts after the last 、/は/が before を."""
+    wo = text.rfind("を", clause_start, limit)
+    if wo < 0 or limit - wo > 4:
+        return []
+    start = max(text.rfind(mark, clause_start, wo) for mark in ("、", "は", "が", "。"))
+    return [s for s in models if start < s.start - sentence.start and s.end - sentence.start <= wo]
+
+
 def _developer_by_possessive(body: str, objects: Sequence[Span], spans: Sequence[Span]) -> list[Span]:
     """`OpenAIの言語モデル「GPT-2」`: the organization owning the released model."""
     return [
@@ -435,7 +445,11 @@ def sentence_events(
                 ):
                     continue  # the parse says something else is released (書簡を公開し)
             if not objects:
-                objects = [s for s in models if s.end <= abs_start] or [s for s in models if s.start >= abs_end]
+                objects = (
+                    _wo_phrase_models(text, sentence, models, clause[0], trigger.start)
+                    or [s for s in models if s.end <= abs_start]
+                    or [s for s in models if s.start >= abs_end]
+                )
             if not agents:
                 agents = _developer_by_possessive(body, objects, [s for s in in_clause if s.end <= abs_start])
         if kind == "conference":

@@ -51,7 +51,7 @@ def find(events, kind, **roles):
 def test_gpt_oss_release_is_dated_with_its_members_and_licence(corpus_events):
     (e,) = [e for e in corpus_events if e["type"] == "model_release" and "model:gpt-oss-120b" in e["roles"].get("object", set())]
     assert e["date"] == "2025-08-05" and e["date_precision"] == "day"
-    assert e["roles"]["object"] >= {"model:gpt-oss-120b", "model:gpt-oss-20b"}
+    assert e["roles"]["object"] == {"model:gpt-oss", "model:gpt-oss-120b", "model:gpt-oss-20b"}  # not “昔のGPT”
     assert e["roles"]["agent"] == {"organization:openai"}
     texts = {r["date_text"] for r in e["evidence"]}
     assert "2025年8月5日" in texts
@@ -187,3 +187,9 @@ def test_model_openness_prefers_what_a_sentence_says_outright(extracted):
     assert models["model:gpt-2"]["openness"] == "open_weights"  # "GPT-2はオープンウエートだった"
     assert models["model:gpt-3"]["openness"] == "closed"
     assert models["model:gpt-oss-20b"]["first_release_date"] == "2025-08-05"
+
+
+def test_the_wo_phrase_names_what_is_released():
+    """“昔のGPT” is what the headline compares with; 「gpt-oss」を is what was opened."""
+    (e,) = events_of("“昔のGPT”への回帰か? OpenAIが「gpt-oss」を開放した本当の狙い")
+    assert e["roles"] == {"agent": {"organization:openai"}, "object": {"model:gpt-oss"}}
