@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from pipeline.atomic import write_text
 from pipeline.corpus import Article, load_corpus
 from pipeline.package import read_descriptor, write_descriptor
 from pipeline.paths import ROOT, TABLES
@@ -79,15 +80,6 @@ def stage(root: Path, tables: Tables) -> tuple[Path, dict[str, int]]:
     return staging, counts
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
 def _swap_in(root: Path, staging: Path) -> None:
     """Move the staged data/ and descriptor into place; safe to repeat after a kill.
 
@@ -133,7 +125,7 @@ def _finish(root: Path, staging: Path) -> None:
 def publish(root: Path, staging: Path) -> None:
     """Replace data/ and datapackage.json by the staged ones (journalled renames)."""
     _fsync_tree(staging)
-    _write_atomic(root / ".build" / "COMMIT", staging.name)
+    write_text(root / ".build" / "COMMIT", staging.name, durable=True)
     _kill_point("publish")
     _swap_in(root, staging)
     _finish(root, staging)

@@ -20,13 +20,12 @@ import datetime
 import hashlib
 import importlib
 import json
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import pipeline
+from pipeline.atomic import write_text
 from pipeline.corpus import Article, body_sha256
 from pipeline.extract import ArticleResult, Flags, Runner, extract_article
 from pipeline.registry import Registry
@@ -145,11 +144,7 @@ class Cache:
     def put(self, key: str, result: ArticleResult) -> None:
         """Store atomically: a reader sees the old file, the new one, or none."""
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"key": key, "result": encode(result)}, ensure_ascii=False, separators=(",", ":"))
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False) as out:
-            out.write(text)
-        os.replace(out.name, path)
+        write_text(path, json.dumps({"key": key, "result": encode(result)}, ensure_ascii=False, separators=(",", ":")))
 
 
 def cached_results(

@@ -11,7 +11,8 @@ from typing import Any, Mapping
 
 import yaml
 
-from pipeline.codebook import read_json, write_atomic
+from pipeline.atomic import write_text
+from pipeline.codebook import read_json
 
 CITATION = Path("CITATION.cff")
 AUTHOR = "ai-openness-events contributors"
@@ -40,5 +41,5 @@ def citation_text(descriptor: Mapping[str, Any], version: str) -> str:
 def set_citation_version(root: Path, version: str) -> Path:
     """Rewrite `<root>/CITATION.cff` for `version` from `<root>/datapackage.json` (atomic)."""
     path = Path(root) / CITATION
-    write_atomic(path, citation_text(read_json(Path(root) / "datapackage.json"), version).encode("utf-8"))
+    write_text(path, citation_text(read_json(Path(root) / "datapackage.json"), version))
     return path

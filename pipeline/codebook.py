@@ -10,13 +10,12 @@ not the tables, and must not make the codebook stale.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from pipeline.atomic import write_text
 from pipeline.tables import read_table
 
 CODEBOOK = Path("docs") / "codebook.md"
@@ -25,21 +24,6 @@ EXAMPLE_WIDTH = 70
 
 class CodebookError(Exception):
     """The package cannot be read: the message names the file and what is wrong."""
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file, so readers never see half of it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are world-readable
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -223,7 +207,7 @@ def codebook_text(root: Path) -> str:
 def write_codebook(root: Path) -> Path:
     """Regenerate `<root>/docs/codebook.md` (atomically); returns its path."""
     path = Path(root) / CODEBOOK
-    write_atomic(path, codebook_text(root).encode("utf-8"))
+    write_text(path, codebook_text(root))
     return path
 
 

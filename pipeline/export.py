@@ -25,15 +25,15 @@ import math
 import os
 import re
 import sqlite3
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.atomic import write_via
 from pipeline.load import Package, read_package
 
 SQL_TYPES = {"string": "TEXT", "integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT"}
@@ -133,21 +133,6 @@ def sql_rows(frame: pd.DataFrame, schema: Mapping[str, Any]) -> Iterator[tuple[A
     return zip(*columns)
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Run `write` on a temporary file beside `path`, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        tmp.chmod(0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_sqlite(path: Path, package: Package) -> None:
     """One table per resource, rows inserted in file order, foreign keys checked."""
     connection = sqlite3.connect(path)
@@ -192,8 +177,8 @@ def export(source: str | os.PathLike[str], out: Path) -> Exported:
         raise ExportError(f"datapackage.json: name {package_name!r} and version {version!r} must be set and fit in a file name")
     out = Path(out)
     sqlite = out / f"{package_name}-{version}.sqlite"
-    _atomic(sqlite, lambda tmp: write_sqlite(tmp, package))  # first: it checks the keys
+    write_via(sqlite, lambda tmp: write_sqlite(tmp, package))  # first: it checks the keys
     parquet = {name: out / "parquet" / f"{name}.parquet" for name in package.tables}
     for name, path in parquet.items():
-        _atomic(path, lambda tmp, frame=package.tables[name]: write_parquet(tmp, frame))
+        write_via(path, lambda tmp, frame=package.tables[name]: write_parquet(tmp, frame))
     return Exported(sqlite, parquet, {name: len(frame) for name, frame in package.tables.items()})

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pipeline.atomic import write_text
 from pipeline.paths import TABLES
 from pipeline.tables import load_schema, read_table
 
@@ -101,5 +102,5 @@ def render_descriptor(descriptor: dict[str, Any]) -> str:
 
 def write_descriptor(folder: Path, previous: dict[str, Any] | None = None) -> dict[str, Any]:
     descriptor = build_descriptor(folder, previous)
-    (Path(folder) / "datapackage.json").write_text(render_descriptor(descriptor), encoding="utf-8", newline="")
+    write_text(Path(folder) / "datapackage.json", render_descriptor(descriptor))
     return descriptor

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from pipeline.atomic import write_bytes
 from pipeline.diff import EMPTY, LEVELS, DiffError, Package, PackageDiff, Reader, ResourceDiff, diff_packages, load_package, read_package, show_key
 from pipeline.package import build_descriptor, render_descriptor
 
@@ -252,30 +253,6 @@ def checksums(files: Mapping[str, bytes]) -> str:
     return "".join(f"{hashlib.sha256(files[name]).hexdigest()}  {name}\n" for name in sorted(files))
 
 
-def _file_mode(path: Path) -> int:
-    """The mode a replaced file keeps, or what a new file gets under the umask (mkstemp uses 0600)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _file_mode(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 # ---------------------------------------------------------------- the release
 
 
@@ -353,10 +330,10 @@ def release(root: Path, bump: str, dist: Path | None = None, tag: bool = False) 
     problems = frictionless_problems(archive, archive_name)
     if problems:
         raise ReleaseError(f"{archive_name} does not validate:\n" + "\n".join(f"  {p}" for p in problems))
-    write_atomic(dist / archive_name, archive)
-    write_atomic(dist / "SHA256SUMS", checksums({archive_name: archive}).encode("utf-8"))
-    write_atomic(root / "datapackage.json", render_descriptor(descriptor).encode("utf-8"))
-    write_atomic(changelog_path, new_changelog.encode("utf-8"))
+    write_bytes(dist / archive_name, archive)
+    write_bytes(dist / "SHA256SUMS", checksums({archive_name: archive}).encode("utf-8"))
+    write_bytes(root / "datapackage.json", render_descriptor(descriptor).encode("utf-8"))
+    write_bytes(changelog_path, new_changelog.encode("utf-8"))
     if (root / "CITATION.cff").exists():
         from pipeline.citation import set_citation_version
 

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from pipeline.atomic import write_text
 from pipeline.corpus import Article
 from pipeline.entities import registry_mentions
 from pipeline.registry import Registry
@@ -169,9 +168,7 @@ def write_corpus(folder: Path, generated: Iterator[Generated]) -> tuple[int, int
     count = chars = 0
     for article in generated:
         path = folder / f"{article.source_id}.md"
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=folder, suffix=".tmp", delete=False) as out:
-            out.write(render(article))
-        os.replace(out.name, path)
+        write_text(path, render(article))
         count += 1
         chars += len(article.body)
     return count, chars

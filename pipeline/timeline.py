@@ -27,7 +27,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from pipeline.codebook import read_json, write_atomic
+from pipeline.atomic import write_bytes, write_text
+from pipeline.codebook import read_json
 from pipeline.schemas import typed_column
 from pipeline.tables import read_table
 
@@ -508,6 +509,6 @@ def write_timeline(root: Path, out: Path) -> tuple[Path, Path]:
     enum = next((f.get("constraints", {}).get("enum", []) for f in fields if f.get("name") == "type"), [])
     events = timeline_events(read_frames(root))
     png = render_png(events, list(enum))
-    write_atomic(out / PNG, png)
-    write_atomic(out / HTML, render_html(events, png, str(descriptor.get("title") or descriptor.get("name", ""))).encode("utf-8"))
+    write_bytes(out / PNG, png)
+    write_text(out / HTML, render_html(events, png, str(descriptor.get("title") or descriptor.get("name", ""))))
     return out / PNG, out / HTML
