@@ -179,16 +179,20 @@ def _verify(reader: _Reader, name: str, resource: Mapping[str, Any], member: str
     return data
 
 
+def _json(reader: _Reader, member: str, label: str) -> Any:
+    try:
+        return json.loads(reader.read(member).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise LoadError(f"{label} is not valid UTF-8 JSON: {err}") from None
+
+
 def _schema(reader: _Reader, name: str, value: Any, base: PurePosixPath) -> dict[str, Any]:
     """The resource's Table Schema: inline, or a JSON file inside the package."""
     if isinstance(value, dict):
         schema = value
     else:
         member = (base / safe_member(value, f"resource {name} schema")).as_posix()
-        try:
-            schema = json.loads(reader.read(member).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as err:
-            raise LoadError(f"resource {name}: schema {member} is not valid UTF-8 JSON: {err}") from None
+        schema = _json(reader, member, f"resource {name}: schema {member}")
     if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
         raise LoadError(f"resource {name}: its schema has no list of fields")
     return schema
@@ -302,10 +306,7 @@ def typed_frame(name: str, rows: list[list[str]], schema: Mapping[str, Any]) -> 
 
 
 def _read(reader: _Reader, descriptor_member: str) -> Package:
-    try:
-        descriptor = json.loads(reader.read(descriptor_member).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
-        raise LoadError(f"{reader.label}: {descriptor_member} is not valid UTF-8 JSON: {err}") from None
+    descriptor = _json(reader, descriptor_member, f"{reader.label}: {descriptor_member}")
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
         raise LoadError(f"{reader.label}: {descriptor_member} must be an object with a list of resources")
     base = PurePosixPath(descriptor_member).parent

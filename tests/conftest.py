@@ -54,3 +54,18 @@ def small_article(body: str, source_id: str = "test-2025-01-01-a", published: st
 @pytest.fixture()
 def make_article():
     return small_article
+
+
+def zip_package(folder: Path, target: Path, extra: dict[str, str] | None = None) -> Path:
+    """Zip a package folder (datapackage.json at the zip's root) into `target`, which
+    must lie outside it: a zip written inside the folder it archives grows without end."""
+    import zipfile
+
+    assert not target.resolve().is_relative_to(folder.resolve())
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in files:
+            archive.write(path, path.relative_to(folder).as_posix())
+        for name, text in (extra or {}).items():
+            archive.writestr(name, text)
+    return target

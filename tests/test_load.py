@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +20,7 @@ import pytest
 
 from pipeline import LoadError, load, paths
 from pipeline.package import read_descriptor, write_descriptor
+from tests.conftest import zip_package
 
 # The documented mapping: Table Schema type → pandas dtype name (enums are categoricals).
 DTYPES = {
@@ -100,23 +100,12 @@ def test_the_fixture_has_every_kind_of_column(committed):
     assert kinds == set(DTYPES)
 
 
-def _zip(folder: Path, target: Path, extra: dict[str, str] | None = None) -> Path:
-    """A release-like zip of the package in `folder`, `datapackage.json` at its root."""
-    members = [folder / "datapackage.json", *sorted((folder / "data").glob("*")), *sorted((folder / "schemas").glob("*"))]
-    with zipfile.ZipFile(target, "w") as archive:
-        for path in members:
-            archive.write(path, path.relative_to(folder).as_posix())
-        for name, text in (extra or {}).items():
-            archive.writestr(name, text)
-    return target
-
-
 def _same(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]) -> bool:
     return list(left) == list(right) and all(left[n].equals(right[n]) for n in left)
 
 
 def test_folder_descriptor_zip_and_file_url_give_the_same_tables(committed, package_copy, tmp_path_factory):
-    release = _zip(package_copy, tmp_path_factory.mktemp("dist") / "ai-openness-events-9.9.9.zip")
+    release = zip_package(package_copy, tmp_path_factory.mktemp("dist") / "ai-openness-events-9.9.9.zip")
     assert _same(load(package_copy), committed)
     assert _same(load(package_copy / "datapackage.json"), committed)
     assert _same(load(str(release)), committed)
@@ -141,15 +130,15 @@ def test_appended_row_fails_the_size(package_copy):
         load(package_copy)
 
 
-def test_tampered_zip_member_is_refused(package_copy, tmp_path):
+def test_tampered_zip_member_is_refused(package_copy, tmp_path_factory):
     (package_copy / "data" / "sources.csv").write_bytes(b"tampered\n")
     with pytest.raises(LoadError, match="resource sources"):
-        load(_zip(package_copy, tmp_path / "bad.zip"))
+        load(zip_package(package_copy, tmp_path_factory.mktemp("zip") / "bad.zip"))
 
 
 @pytest.mark.parametrize("entry", ["../evil.txt", "/etc/evil.txt", "data/../../evil.txt", "..\\evil.txt"])
-def test_zip_slip_entries_refuse_the_archive(package_copy, tmp_path, entry):
-    release = _zip(package_copy, tmp_path / "slip.zip", {entry: "x"})
+def test_zip_slip_entries_refuse_the_archive(package_copy, tmp_path_factory, entry):
+    release = zip_package(package_copy, tmp_path_factory.mktemp("zip") / "slip.zip", {entry: "x"})
     with pytest.raises(LoadError, match="zip slip"):
         load(release)
 

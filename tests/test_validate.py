@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import zipfile
-from pathlib import Path
 
 import pandas as pd
 from click.testing import CliRunner
@@ -13,18 +12,7 @@ from pipeline import paths
 from pipeline.cli import cli
 from pipeline.tables import read_table
 from pipeline.validate import read_csv_strict, validate_package
-
-
-def zip_package(folder: Path, target: Path, extra: dict[str, str] | None = None) -> Path:
-    """Zip a package folder into `target`, which must lie outside it (or it would zip itself)."""
-    assert not target.resolve().is_relative_to(folder.resolve())
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    with zipfile.ZipFile(target, "w") as archive:
-        for path in files:
-            archive.write(path, path.relative_to(folder).as_posix())
-        for name, text in (extra or {}).items():
-            archive.writestr(name, text)
-    return target
+from tests.conftest import zip_package
 
 
 def test_strict_reader_reads_committed_tables_like_read_table():
