@@ -512,12 +512,19 @@ def needs_parse(sentence: Sentence, spans: Sequence[Span]) -> bool:
     """GiNZA is slow: parse only where the surface rules cannot decide the roles.
 
     That is a trigger (statements excepted: their roles come from quotes and markers)
-    after two or more organizations or people outside quotes (whose is the agent?),
+    after two or more organizations or people marked as subjects (は/が/も…) outside
+    quotes (whose is the agent?),
     or a release whose を-object is no named model (`書簡を公開し`: is a model
     released at all?).
     """
     text = sentence.text
-    actors = [s.end - sentence.start for s in spans if s.type in ("organization", "person") and not _in_quote(text, s.start - sentence.start)]
+    actors = [
+        s.end - sentence.start
+        for s in spans
+        if s.type in ("organization", "person")
+        and not _in_quote(text, s.start - sentence.start)
+        and AGENT_MARK.match(text[s.end - sentence.start :])
+    ]
     model_ends = {s.end - sentence.start for s in spans if s.type == "model"}
     for trigger in _kept_triggers(text)[0]:
         if trigger.kind in ("statement", "generic"):
