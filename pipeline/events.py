@@ -694,18 +694,36 @@ def _same_family(a: set[str], b: set[str]) -> bool:
     return a != b and bool(a) and bool(b) and all(covered(x, b) for x in a) and all(covered(y, a) for y in b)
 
 
+def _segments(group: Group) -> set[tuple[str, str]]:
+    """(type, first part of an object id): two groups can only be the same event when
+    they share one, since equal and same-family ids (`model:gpt-oss`,
+    `model:gpt-oss-120b`) agree up to the first hyphen. Indexing by it keeps merging
+    linear in the number of events."""
+    return {(group[0].type, obj.split("-", 1)[0]) for obj in _role(group, "object")}
+
+
 def _absorb(groups: list[Group], fits) -> list[Group]:
     """Fold each group into the one group `fits` accepts (preferring one that shares an
     article with it); a group with no single home stays as it is."""
-    result = list(groups)
-    for group in list(groups):
-        homes = [g for g in result if g is not group and fits(group, g) and _dates_fit(group, g)]
+    index: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for position, group in enumerate(groups):
+        for segment in _segments(group):
+            index[segment].append(position)
+    gone: set[int] = set()
+    position_of = {id(group): position for position, group in enumerate(groups)}
+    for position, group in enumerate(groups):
+        candidates = sorted({p for segment in _segments(group) for p in index[segment]} - gone - {position})
+        homes = [groups[p] for p in candidates if fits(group, groups[p]) and _dates_fit(group, groups[p])]
         near = [g for g in homes if _sources(g) & _sources(group)]
         home = near if near else homes
         if len(home) == 1:
             home[0].extend(group)
-            result.remove(group)
-    return result
+            gone.add(position)
+            target = position_of[id(home[0])]
+            for segment in _segments(home[0]):
+                if target not in index[segment]:
+                    index[segment].append(target)
+    return [g for p, g in enumerate(groups) if p not in gone]
 
 
 def _agentless_report(group: Group, other: Group) -> bool:
@@ -747,17 +765,19 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
        is one event.
     """
     groups: list[Group] = []
+    same: dict[tuple, list[Group]] = defaultdict(list)  # groups by what makes reports one event
     for event in sorted(events, key=lambda e: (e.source_id, e.sentence.start, e.type)):
-        for group in groups:
-            head = group[0]
-            same = _key(head) == _key(event)
-            if event.type == "statement" and head.type == "statement":
-                same = head.participants.get("agent") == event.participants.get("agent") and head.date == event.date
-            if same and _group_dates_ok(group, event):
+        if event.type == "statement":
+            key: tuple = ("statement", frozenset(event.participants.get("agent", ())), event.date)
+        else:
+            key = _key(event)
+        for group in same[key]:
+            if _group_dates_ok(group, event):
                 group.append(event)
                 break
         else:
             groups.append([event])
+            same[key].append(groups[-1])
     groups = _absorb(groups, _agentless_report)
     groups = _absorb(groups, _family_report)
     merged = []
