@@ -220,8 +220,12 @@ def _kept_triggers(text: str) -> tuple[tuple[Trigger, ...], tuple[Trigger, ...]]
     """
     kept: list[Trigger] = []
     references: list[Trigger] = []
-    for start, end, kind in _triggers(text):
+    words = _triggers(text)
+    starts = {start for start, _, _ in words}
+    for start, end, kind in words:
         before, after = text[:start], text[end:]
+        if after.startswith("を") and end + 1 in starts:
+            continue  # リリースを発表: the object of the next trigger, not a predicate
         if kind != "statement":
             if GENERIC_BEFORE.search(before):
                 kept.append(Trigger(start, end, "generic"))  # a predicate all the same: it ends a clause
@@ -465,6 +469,8 @@ def sentence_events(
             roles["recipient"] = {r.entity_id for r in recipients}
         roles["agent"] = {s.entity_id for s in agents}
         roles["object"] = {s.entity_id for s in objects} - roles["agent"]
+        for person in (s for s in agents if s.type == "person"):  # OpenAIのCEO、Sam Altmanは
+            roles["affiliation"] |= {s.entity_id for s in _affiliations(text, sentence, person, spans)} - roles["agent"]
         if kind in ("model_release", "access_change"):
             roles["license"] = {s.entity_id for s in spans if s.type == "license"}
         if kind in ("partnership", "model_release"):

@@ -8,6 +8,10 @@ unchecked strings, ignores foreign keys and makes optional integers non-nullable
 Tables are read as strings, so each type becomes a check that names the bad cell
 instead of a coercion error for the whole column; constraint checks skip cells whose
 type is already wrong, so one bad cell gives one message.
+
+`untranslated` lists what a Table Schema uses that is not translated here (another
+type or format, a dialect-like field option, a composite foreign key, …): the validator
+has frictionless check those tables row by row, so nothing goes unchecked.
 """
 
 from __future__ import annotations
@@ -23,6 +27,19 @@ FALSE_VALUES = {"false", "False", "FALSE", "0"}
 _INTEGER = re.compile(r"-?[0-9]+")
 _NUMBER = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?|NaN|INF|-INF")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INT64 = range(-(2**63), 2**63)
+
+# What the checks below translate; anything else in a schema is left to frictionless.
+SCHEMA_KEYS = {"$schema", "profile", "name", "title", "description", "fields", "primaryKey", "foreignKeys", "missingValues"}
+FIELD_KEYS = {"name", "type", "format", "title", "description", "example", "examples", "constraints"}
+CONSTRAINTS = {
+    "string": {"required", "unique", "enum", "pattern", "minLength", "maxLength"},
+    "integer": {"required", "unique", "enum", "minimum", "maximum"},
+    "number": {"required", "enum", "minimum", "maximum"},
+    "date": {"required", "unique", "enum"},
+    "boolean": {"required", "enum"},
+    "any": {"required"},
+}
 
 
 def _matches(series: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
@@ -32,7 +49,11 @@ def _matches(series: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
 def typed_column(series: pd.Series, field_type: str) -> pd.Series:
     """Cells converted to the field's type; cells that do not convert become missing."""
     if field_type == "integer":
-        return pd.to_numeric(series.where(_matches(series, _INTEGER)), errors="coerce").astype("Int64")
+        text = series.where(_matches(series, _INTEGER))
+        long = text.str.len() > 18  # may not fit in 64 bits: such a cell is not converted
+        if long.any():
+            text[long] = [v if int(v) in _INT64 else None for v in text[long]]
+        return pd.to_numeric(text, errors="coerce").astype("Int64")
     if field_type == "number":
         return pd.to_numeric(series.where(_matches(series, _NUMBER)), errors="coerce").astype("Float64")
     if field_type == "date":
@@ -78,6 +99,13 @@ def _on_typed(field_type: str, test: Callable[[pd.Series], pd.Series], name: str
     return pa.Check(check, name=name, error=error)
 
 
+def _fullmatch(series: pd.Series, regex: re.Pattern[str]) -> pd.Series:
+    """Python `re` semantics (as frictionless), one call per distinct value."""
+    values = series.astype(str)
+    matched = {value: regex.fullmatch(value) is not None for value in values.unique()}
+    return values.map(matched)
+
+
 def constraint_checks(field: Mapping[str, Any]) -> list[pa.Check]:
     """pandera checks for one Table Schema field: its type and its constraints."""
     field_type = field.get("type", "string")
@@ -88,14 +116,7 @@ def constraint_checks(field: Mapping[str, Any]) -> list[pa.Check]:
         checks.append(_on_typed(field_type, lambda s: s.isin(allowed), "enum", f"not one of {allowed}"))
     if "pattern" in constraints:
         regex = re.compile(constraints["pattern"])
-        checks.append(
-            _on_typed(
-                field_type,
-                lambda s: s.map(lambda v: regex.fullmatch(str(v)) is not None),
-                "pattern",
-                f"does not match {constraints['pattern']}",
-            )
-        )
+        checks.append(_on_typed(field_type, lambda s: _fullmatch(s, regex), "pattern", f"does not match {constraints['pattern']}"))
     if "minimum" in constraints:
         low = constraints["minimum"]
         checks.append(_on_typed(field_type, lambda s: s >= low, "minimum", f"less than {low}"))
@@ -120,6 +141,8 @@ def foreign_key_checks(
     """
     checks: dict[str, list[pa.Check]] = {}
     for fk in schema.get("foreignKeys", []):
+        if not _single_field_key(fk):
+            continue  # frictionless checks this table's rows (see `untranslated`)
         (child,) = fk["fields"]
         (parent_field,) = fk["reference"]["fields"]
         resource = fk["reference"]["resource"]
@@ -135,6 +158,79 @@ def foreign_key_checks(
             pa.Check(exists, name=f"foreign_key:{resource}.{parent_field}", error=f"not found in {resource}.{parent_field}")
         )
     return checks
+
+
+def _single_field_key(fk: Any) -> bool:
+    reference = fk.get("reference") if isinstance(fk, dict) else None
+    return (
+        isinstance(reference, dict)
+        and isinstance(fk.get("fields"), list)
+        and len(fk["fields"]) == 1
+        and isinstance(reference.get("fields"), list)
+        and len(reference["fields"]) == 1
+        and isinstance(reference.get("resource"), str)
+        and bool(reference["resource"])
+    )
+
+
+def untranslated(schema: Mapping[str, Any], schemas: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """What in a table's schema the pandera checks do not cover (empty when they cover it all).
+
+    `schemas` are the package's schemas by resource, for the types of referenced fields.
+    """
+    found = [f"schema property {key!r}" for key in sorted(set(schema) - SCHEMA_KEYS)]
+    if schema.get("missingValues", [""]) != [""]:
+        found.append(f"missingValues {schema['missingValues']!r}")
+    types = {f["name"]: f.get("type", "string") for f in schema["fields"]}
+    for field in schema["fields"]:
+        name, field_type = field["name"], field.get("type", "string")
+        found.extend(f"{name}: property {key!r}" for key in sorted(set(field) - FIELD_KEYS))
+        if field_type not in CONSTRAINTS:
+            found.append(f"{name}: type {field_type!r}")
+            continue
+        if field.get("format", "default") != "default":
+            found.append(f"{name}: format {field['format']!r}")
+        found.extend(f"{name}: constraint {key!r}" for key in sorted(set(field.get("constraints", {})) - CONSTRAINTS[field_type]))
+    key = schema.get("primaryKey", [])
+    if not isinstance(key, list) or not set(key) <= set(types):
+        found.append(f"primaryKey {key!r}")
+    else:
+        found.extend(f"primary key field {name!r} is a {types[name]}" for name in key if types[name] not in ("string", "integer"))
+        found.extend(
+            f"primary key field {name!r} is not required"
+            for name in key
+            for field in schema["fields"]
+            if field["name"] == name and not field.get("constraints", {}).get("required")
+        )
+    for fk in schema.get("foreignKeys", []):
+        if not _single_field_key(fk):
+            found.append(f"foreign key {fk!r}")
+            continue
+        parent = schemas.get(fk["reference"]["resource"], {"fields": []})
+        parent_types = {f["name"]: f.get("type", "string") for f in parent["fields"]}
+        pair = (types.get(fk["fields"][0]), parent_types.get(fk["reference"]["fields"][0]))
+        if pair != ("string", "string"):
+            found.append(f"foreign key {fk['fields'][0]!r} between fields of types {pair}")
+    return found
+
+
+def canonical_keys(frame: pd.DataFrame, schema: Mapping[str, Any]) -> pd.DataFrame:
+    """`frame` with integer cells of unique and primary-key fields written one way (`05` as `5`).
+
+    frictionless compares keys as typed values; so do the uniqueness checks this way.
+    Cells that are not integers stay as they are, for the type check to report.
+    """
+    key = schema.get("primaryKey", [])
+    out = frame
+    for field in schema["fields"]:
+        name = field["name"]
+        keyed = name in key or field.get("constraints", {}).get("unique")
+        if field.get("type") == "integer" and keyed and name in frame:
+            typed = typed_column(frame[name], "integer")
+            if out is frame:
+                out = frame.copy()
+            out[name] = typed.astype("string").where(typed.notna(), frame[name])
+    return out
 
 
 def dataframe_schema(

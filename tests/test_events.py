@@ -193,3 +193,11 @@ def test_the_wo_phrase_names_what_is_released():
     """“昔のGPT” is what the headline compares with; 「gpt-oss」を is what was opened."""
     (e,) = events_of("“昔のGPT”への回帰か? OpenAIが「gpt-oss」を開放した本当の狙い")
     assert e["roles"] == {"agent": {"organization:openai"}, "object": {"model:gpt-oss"}}
+
+
+def test_announcement_agent_affiliation_and_nominal_object(corpus_events):
+    """「OpenAIのCEO、Sam Altmanは…と発表」: the speaker's company is his affiliation;
+    「…のリリースを発表した」 is more evidence of the same announcement, not a release."""
+    (e,) = find(corpus_events, "release_announcement", agent={"person:sam-altman"})
+    assert e["date"] == "2025-04-01" and e["roles"]["affiliation"] == {"organization:openai"}
+    assert any(r["quote"].startswith("Sam Altmanがオープンウェイトモデルのリリースを発表") for r in e["evidence"])
