@@ -280,7 +280,7 @@ def run(workdir: Path, p: Plan, seed: int, echo: Echo) -> dict[str, Any]:
     copies = max(1, math.ceil(p.validation_rows / max(1, mentions)))
     package = workdir / "validation"
     rows = replicate(workdir / f"root-{p.articles}", corpora[p.articles + 1], package, copies)  # holds the added article
-    ours = _subprocess(["validate", str(package), "1"])
+    ours = _subprocess(["validate", str(package), "0"])
     theirs = _subprocess(["frictionless", str(package)])
     figures.update(validation={"mention_rows": rows, "ours": ours, "frictionless": theirs})
     echo(
@@ -288,8 +288,9 @@ def run(workdir: Path, p: Plan, seed: int, echo: Echo) -> dict[str, Any]:
         f" [{ours['summary']}], frictionless alone {theirs['seconds']:.1f} s (valid: {theirs['ok']}):"
         f" ours / frictionless = {ours['seconds'] / theirs['seconds']:.2f}x (target <= 1)"
     )
-    if ours["seconds"] > theirs["seconds"]:
-        echo("where our validation spends its time (cProfile, cumulative):\n" + ours["profile"])
+    if ours["seconds"] > theirs["seconds"]:  # profile a second run, so the timed one is not slowed
+        profiled = _subprocess(["validate", str(package), "1"])
+        echo("where our validation spends its time (cProfile, cumulative):\n" + profiled["profile"])
     (workdir / "bench.json").write_text(json.dumps(figures, indent=2, default=str) + "\n", encoding="utf-8")
     echo(f"figures written to {workdir / 'bench.json'}")
     return figures

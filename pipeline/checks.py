@@ -28,7 +28,6 @@ import pandera.pandas as pa
 
 from pipeline.corpus import body_sha256
 from pipeline.dates import parse_edtf
-from pipeline.tables import _sort_key
 from pipeline.text import CLOSERS, ENDERS, split_sentences
 
 Frames = Mapping[str, pd.DataFrame]
@@ -191,7 +190,8 @@ def _one_sentence(t: Frames) -> pd.Series:
     quote = t["event_evidence"]["quote"].astype("string")
     suspect = quote.str.rstrip(_TRAILING).str.contains(_INNER_BREAK, regex=True).fillna(False).astype(bool)
     ok = pd.Series(True, index=quote.index)
-    ok[suspect] = [len(split_sentences(text)) <= 1 for text in _cells(quote[suspect])]
+    if suspect.any():
+        ok[suspect] = [len(split_sentences(text)) <= 1 for text in _cells(quote[suspect])]
     return ok
 
 
@@ -328,23 +328,37 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 Finding = tuple[int, str, str, str]  # CSV row, field, value, message
 
 
-def unsorted_rows(frame: pd.DataFrame, schema: Mapping) -> list[Finding]:
-    """Rows that sort before the row above them by primary key (the first per run).
+def sort_key_columns(frame: pd.DataFrame, schema: Mapping) -> list[list]:
+    """The writer's sort key (`tables._sort_key`), built a column at a time.
 
-    The keys are the writer's own (`tables._sort_key`), built from the key columns only.
+    Numbers sort as numbers, missing ones last; other cells as their text, missing as "".
+    Raises ValueError on a numeric key cell that is not a number.
     """
+    types = {f["name"]: f.get("type", "string") for f in schema["fields"]}
+    names = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
+    columns = []
+    for name in names:
+        cells = _cells(frame[name])
+        if types[name] in ("integer", "number"):
+            columns.append([(1, 0.0) if v is None or v == "" else (0, float(v)) for v in cells])
+        else:
+            columns.append(["" if v is None else str(v) for v in cells])
+    return columns
+
+
+def unsorted_rows(frame: pd.DataFrame, schema: Mapping) -> list[Finding]:
+    """Rows that sort before the row above them by primary key (the first per run)."""
     if frame.empty or not all(f["name"] in frame for f in schema["fields"]):
         return []
-    key = _sort_key(schema)
-    names = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
-    columns = [_cells(frame[name]) for name in names]
     try:
-        keys = [key(dict(zip(names, cells))) for cells in zip(*columns)]
+        columns = sort_key_columns(frame, schema)
     except ValueError:  # a key cell of the wrong type, reported by the type checks
         return []
-    first = columns[0]
+    keys = columns[0] if len(columns) == 1 else list(zip(*columns))
+    first = (schema.get("primaryKey") or [schema["fields"][0]["name"]])[0]
+    values = _cells(frame[first])
     return [
-        (int(frame.index[i]) + 2, names[0], str(first[i]), f"rows must be sorted by the primary key: sorts before row {int(frame.index[i - 1]) + 2}")
+        (int(frame.index[i]) + 2, first, str(values[i]), f"rows must be sorted by the primary key: sorts before row {int(frame.index[i - 1]) + 2}")
         for i in range(1, len(keys))
         if keys[i] < keys[i - 1]
     ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Mapping
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -100,10 +101,13 @@ def _on_typed(field_type: str, test: Callable[[pd.Series], pd.Series], name: str
 
 
 def _fullmatch(series: pd.Series, regex: re.Pattern[str]) -> pd.Series:
-    """Python `re` semantics (as frictionless), one call per distinct value."""
+    """Python `re` semantics (as frictionless); once per distinct value when values repeat."""
     values = series.astype(str)
-    matched = {value: regex.fullmatch(value) is not None for value in values.unique()}
-    return values.map(matched)
+    distinct = values.unique()
+    if len(distinct) * 2 < len(values):
+        return values.map({value: regex.fullmatch(value) is not None for value in distinct})
+    matched = np.fromiter((regex.fullmatch(value) is not None for value in values.to_numpy(dtype=object)), dtype=bool, count=len(values))
+    return pd.Series(matched, index=series.index)
 
 
 def constraint_checks(field: Mapping[str, Any]) -> list[pa.Check]:

@@ -1,0 +1,172 @@
+"""The fast paths of validation give the answers of the slow ones they replace.
+
+frictionless reads rows only where pandera cannot check them, CSVs are parsed by pyarrow
+when they are regular, sort keys are built a column at a time and only suspicious quotes
+go through the sentence splitter: each is checked here against the original (full
+frictionless, `csv.reader`, `tables._sort_key`, `split_sentences`) on real inputs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import frictionless
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline import paths
+from pipeline.checks import _one_sentence, sort_key_columns
+from pipeline.package import file_hash
+from pipeline.tables import _sort_key, load_schema
+from pipeline.text import split_sentences
+from pipeline.validate import _read_regular, read_csv_strict, rows_for_frictionless, validate_package
+
+Rows = list[list[str]]
+
+
+def read_rows(pkg: Path, table: str) -> Rows:
+    return list(csv.reader(io.StringIO((pkg / "data" / f"{table}.csv").read_text(encoding="utf-8"), newline="")))
+
+
+def write_rows(pkg: Path, table: str, rows: Rows) -> None:
+    """Write a table and refresh its hash and bytes, so only the injected faults remain."""
+    path = pkg / "data" / f"{table}.csv"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    descriptor = json.loads((pkg / "datapackage.json").read_text(encoding="utf-8"))
+    for resource in descriptor["resources"]:
+        if resource["name"] == table:
+            resource.update(hash=file_hash(path), bytes=path.stat().st_size)
+    (pkg / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def set_cells(pkg: Path, table: str, edits: dict[tuple[int, str], str]) -> None:
+    """Set cells by (CSV row, field)."""
+    rows = read_rows(pkg, table)
+    for (row, field), value in edits.items():
+        rows[row - 1][rows[0].index(field)] = value
+    write_rows(pkg, table, rows)
+
+
+def cells(frame: pd.DataFrame) -> Rows:
+    return [["" if pd.isna(v) else v for v in row] for row in frame.itertuples(index=False)]
+
+
+# --- frictionless reads rows only where pandera cannot check them -------------------
+
+
+def test_only_the_table_with_an_untranslated_format_is_read_by_frictionless():
+    meta = json.loads(paths.DATAPACKAGE.read_text(encoding="utf-8"))
+    schemas = {r["name"]: load_schema(r["name"]) for r in meta["resources"]}
+    assert "uri" in {f.get("format") for f in schemas["sources"]["fields"]}
+    assert rows_for_frictionless(meta, schemas) == ["sources"]
+    schemas["mentions"]["fields"][0]["type"] = "year"
+    meta["resources"][1]["dialect"] = {"delimiter": ";"}
+    assert rows_for_frictionless(meta, schemas) == ["sources", meta["resources"][1]["name"], "mentions"]
+
+
+def test_every_row_error_of_full_frictionless_is_reported(package_copy):
+    set_cells(package_copy, "mentions", {(2, "start"): "abc", (3, "end"): "-5", (4, "entity_id"): "organization:nobody", (5, "mention_id"): "BAD"})
+    set_cells(package_copy, "entities", {(2, "type"): "company", (3, "name"): ""})
+    set_cells(package_copy, "event_evidence", {(2, "confidence"): "high", (3, "event_id"): "statement-000000000000"})
+    rows = read_rows(package_copy, "event_participants")
+    write_rows(package_copy, "event_participants", [*rows[:2], rows[1], *rows[2:]])
+    full = frictionless.validate(str(package_copy / "datapackage.json"))
+    expected = {(task.name, err.row_number) for task in full.tasks for err in task.errors if getattr(err, "row_number", None)}
+    assert len(expected) >= 8, full.flatten(["rowNumber", "type"])
+    report = validate_package(package_copy, paths.CORPUS)
+    assert expected <= {(p.table, p.row) for p in report.problems}, report.text()
+
+
+def test_an_invalid_uri_is_still_reported_by_frictionless(package_copy):
+    set_cells(package_copy, "sources", {(2, "url"): "not a uri"})
+    report = validate_package(package_copy, paths.CORPUS)
+    assert [(p.layer, p.table, p.row, p.field, p.check) for p in report.problems] == [
+        ("frictionless", "sources", 2, "url", "type-error")
+    ]
+
+
+def test_integer_key_written_another_way_is_a_duplicate_as_frictionless_says(package_copy):
+    rows = read_rows(package_copy, "event_evidence")
+    start = rows[0].index("start")
+    copy = list(rows[1])
+    copy[start] = "0" + copy[start]
+    write_rows(package_copy, "event_evidence", [rows[0], rows[1], copy, *rows[2:]])
+    full = frictionless.validate(str(package_copy / "datapackage.json"))
+    assert ("event_evidence", 3, "primary-key") in {(t.name, e.row_number, e.type) for t in full.tasks for e in t.errors}
+    report = validate_package(package_copy, paths.CORPUS)
+    assert any(p.table == "event_evidence" and p.row == 3 and p.check == "multiple_fields_uniqueness" for p in report.problems), report.text()
+
+
+def test_an_integer_too_big_for_64_bits_is_a_type_error_not_a_crash(package_copy):
+    set_cells(package_copy, "mentions", {(2, "start"): "99999999999999999999999"})
+    report = validate_package(package_copy, paths.CORPUS)
+    assert any((p.table, p.row, p.field, p.check) == ("mentions", 2, "start", "type:integer") for p in report.problems), report.text()
+
+
+# --- CSV parsing: pyarrow for regular files, the same cells as csv.reader ------------
+
+REGULAR = 'a,b,c\n1,"x, y",""\n2,"say ""hi""",z\n3,,\n'
+IRREGULAR = [
+    'a,b\n1,"two\nlines"\n',  # a quoted line break
+    'a,b\n1,x"y\n',  # a quote inside a bare field
+    'a,b\n1,"x"y\n',  # text after a closing quote
+    "a,b\n\n1,2\n",  # a blank row
+    "a,b\n1,2,3\n",  # too many fields
+    "a,a\n1,2\n",  # a repeated header
+]
+
+
+def test_regular_files_are_parsed_by_pyarrow_into_the_cells_csv_reader_gives():
+    texts = [REGULAR] + [p.read_text(encoding="utf-8") for p in sorted(paths.DATA.glob("*.csv"))]
+    for text in texts:
+        frame = _read_regular(text.encode("utf-8"), text)
+        assert frame is not None
+        records = list(csv.reader(io.StringIO(text, newline="")))
+        assert list(frame.columns) == records[0]
+        assert cells(frame) == records[1:]
+        assert list(frame.index) == list(range(len(records) - 1))
+
+
+def test_irregular_files_go_row_by_row_and_keep_csv_reader_cells():
+    for text in IRREGULAR:
+        assert _read_regular(text.encode("utf-8"), text) is None
+        frame, problems = read_csv_strict("t", text.encode("utf-8"))
+        records = [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+        if frame is not None and not problems:
+            assert cells(frame) == records[1:]
+    frame, problems = read_csv_strict("t", IRREGULAR[0].encode("utf-8"))
+    assert problems == [] and cells(frame) == [["1", "two\nlines"]]
+
+
+# --- sort keys a column at a time: the writer's keys ---------------------------------
+
+
+def test_sort_key_columns_equal_the_writers_keys_on_every_committed_table():
+    for path in sorted(paths.DATA.glob("*.csv")):
+        schema = load_schema(path.stem)
+        frame, _ = read_csv_strict(path.stem, path.read_bytes())
+        key = _sort_key(schema)
+        names = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
+        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        columns = sort_key_columns(frame, schema)
+        assert [tuple(c) for c in zip(*columns)] == [key(r) for r in records], path.stem
+        assert len(columns) == len(names)
+
+
+# --- one sentence: the splitter runs only where a second sentence can start ----------
+
+QUOTE = st.text(alphabet=list("ab 。！？「」（）()\n”“"), max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(QUOTE, min_size=1, max_size=8))
+def test_one_sentence_check_agrees_with_the_splitter(quotes):
+    frame = pd.DataFrame({"quote": pd.array(quotes, dtype="string")})
+    result = _one_sentence({"event_evidence": frame})
+    assert result.tolist() == [len(split_sentences(q)) <= 1 for q in quotes]
