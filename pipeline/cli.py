@@ -111,9 +111,12 @@ def package(root: Path) -> None:
 
     Example: python -m pipeline package
     """
-    from pipeline.package import read_descriptor, write_descriptor
+    from pipeline.package import PackageError, read_descriptor, write_descriptor
 
-    descriptor = write_descriptor(root, read_descriptor(root / "datapackage.json"))
+    try:
+        descriptor = write_descriptor(root, read_descriptor(root / "datapackage.json"))
+    except PackageError as err:
+        _fail(str(err))
     click.echo(f"{root / 'datapackage.json'}: {len(descriptor['resources'])} resources, version {descriptor['version']}")
 
 

@@ -217,6 +217,9 @@ def parse_article(path: Path, raw: bytes) -> tuple[Article | None, list[Problem]
         bad("url", f"{values['url']!r} is not an http(s) URL")
     if not body.strip():
         bad("body", "empty: an article needs text after the front matter")
+    elif "\r" in body:
+        line = body.count("\n", 0, body.index("\r")) + 1
+        bad("body", f"a carriage return not followed by a line feed (body line {line}): use \\n or \\r\\n line ends")
 
     if problems:
         return None, problems

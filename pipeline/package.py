@@ -65,8 +65,19 @@ def _resource(folder: Path, name: str) -> dict[str, Any]:
     }
 
 
+class PackageError(Exception):
+    """A table the descriptor is written from cannot be read; the message names it."""
+
+
 def _sources(folder: Path) -> list[dict[str, str]]:
-    frame = read_table(folder / "data" / "sources.csv").fillna("")
+    path = folder / "data" / "sources.csv"
+    try:
+        frame = read_table(path).fillna("")
+    except (OSError, ValueError, UnicodeDecodeError) as err:  # pandas' parser errors are ValueErrors
+        raise PackageError(f"{path}: cannot be read as CSV: {err}") from None
+    missing = {"publisher", "title", "url"} - set(frame.columns)
+    if missing:
+        raise PackageError(f"{path}: row 1 (header): missing column(s) {', '.join(sorted(missing))}")
     return [
         {"title": f"{row.publisher}: {row.title}", "path": row.url}
         if row.url

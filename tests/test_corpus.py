@@ -117,3 +117,15 @@ def test_large_body_is_read(tmp_path):
 def test_empty_or_missing_folder(tmp_path):
     assert "no articles" in str(problems_of(tmp_path)[0])
     assert "not a folder" in str(problems_of(tmp_path / "missing")[0])
+
+
+def test_lone_carriage_return_in_body_is_an_error(tmp_path):
+    """Only \\r\\n is read as \\n; a lone \\r would end up in CSV cells, which no spreadsheet reads alike."""
+    from pipeline.corpus import CorpusError, load_corpus
+
+    (tmp_path / "x-2025-01-01-a.md").write_bytes(
+        b"---\nid: x-2025-01-01-a\ntitle: t\npublisher: p\npublished: 2025-01-01\nlanguage: ja\n---\nline one\rline two\n"
+    )
+    with pytest.raises(CorpusError) as err:
+        load_corpus(tmp_path)
+    assert "x-2025-01-01-a.md" in str(err.value) and "body" in str(err.value) and "carriage return" in str(err.value)
