@@ -282,7 +282,7 @@ def _has_participant(t: Frames) -> pd.Series:
     return t["events"]["event_id"].isin(set(t["event_participants"]["event_id"].dropna()))
 
 
-@check("events", "event_id", "duplicate_event", "another event has the same type, date and participants")
+@check("events", "event_id", "duplicate_event", "another event has the same type, date, amount and participants")
 def _duplicate_event(t: Frames) -> pd.Series:
     p = t["event_participants"]
     parts: dict[Any, list[str]] = defaultdict(list)
@@ -290,13 +290,12 @@ def _duplicate_event(t: Frames) -> pd.Series:
         parts[event_id].append(f"{role}={entity_id}")
     e = t["events"]
     keys = [
-        (kind, "" if date is None else date, tuple(sorted(parts.get(event_id, []))))
-        for event_id, kind, date in zip(_cells(e["event_id"]), _cells(e["type"]), _cells(e["date"]))
+        (kind, "" if date is None else date, amount, currency, tuple(sorted(parts.get(event_id, []))))
+        for event_id, kind, date, amount, currency in zip(
+            _cells(e["event_id"]), _cells(e["type"]), _cells(e["date"]), _cells(e["amount"]), _cells(e["currency"])
+        )
     ]
     return ~pd.Series(keys, index=e.index, dtype=object).duplicated(keep=False)
-
-
-# --- models ----------------------------------------------------------------
 
 
 @check("models", "first_release_date", "edtf", "not a valid EDTF date")

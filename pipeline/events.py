@@ -668,10 +668,13 @@ def choose_date(dates: Sequence[DateValue]) -> tuple[DateValue, bool]:
     return chosen, conflict
 
 
-def event_id(kind: str, participants: dict[str, set[str]], date: DateValue) -> str:
-    """Stable id from what the event is: type, participants and date."""
+def event_id(
+    kind: str, participants: dict[str, set[str]], date: DateValue, amount: float | None = None, currency: str | None = None
+) -> str:
+    """Stable id from what the event is: type, participants, date (and amount)."""
     parts = ";".join(f"{role}={','.join(sorted(ids))}" for role, ids in sorted(participants.items()))
-    digest = hashlib.sha1(f"{kind}|{parts}|{date.edtf}".encode("utf-8")).hexdigest()[:12]
+    money = f"|{amount:g} {currency}" if amount is not None else ""
+    digest = hashlib.sha1(f"{kind}|{parts}|{date.edtf}{money}".encode("utf-8")).hexdigest()[:12]
     return f"{kind}-{digest}"
 
 
@@ -786,7 +789,7 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
             same[key].append(groups[-1])
     groups = _absorb(groups, _agentless_report)
     groups = _absorb(groups, _family_report)
-    merged = []
+    by_id: dict[str, MergedEvent] = {}
     for group in groups:
         participants: dict[str, set[str]] = defaultdict(set)
         for e in group:
@@ -799,9 +802,13 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
         amounts = [(e.amount, e.currency) for e in group if e.amount is not None]
         amount, currency = amounts[0] if amounts else (None, None)
         kind = group[0].type
-        merged.append(
-            MergedEvent(event_id(kind, participants, date), kind, participants, date, conflict, amount, currency, group)
-        )
+        identity = event_id(kind, participants, date, amount, currency)
+        if identity in by_id:  # what the steps above kept apart turned out to be one fact
+            by_id[identity].evidence.extend(group)
+            by_id[identity].date_conflict |= conflict
+            continue
+        by_id[identity] = MergedEvent(identity, kind, participants, date, conflict, amount, currency, group)
+    merged = list(by_id.values())
     return sorted(merged, key=lambda m: m.event_id)
 
 

@@ -201,3 +201,11 @@ def test_announcement_agent_affiliation_and_nominal_object(corpus_events):
     (e,) = find(corpus_events, "release_announcement", agent={"person:sam-altman"})
     assert e["date"] == "2025-04-01" and e["roles"]["affiliation"] == {"organization:openai"}
     assert any(r["quote"].startswith("Sam Altmanがオープンウェイトモデルのリリースを発表") for r in e["evidence"])
+
+
+def test_two_amounts_from_the_same_investor_are_two_events_with_their_own_ids():
+    """Found at scale: the id must tell apart what the merge keeps apart."""
+    events = events_of("MicrosoftはOpenAIに10億ドルを投資した。", "MicrosoftはOpenAIに20億ドルを投資した。")
+    funding = [e for e in events if e["type"] == "funding"]
+    assert sorted(e["amount"] for e in funding) == [1e9, 2e9]
+    assert len({e["event_id"] for e in funding}) == 2

@@ -357,7 +357,7 @@ FAULTS: list[Fault] = [
     Fault("entity without any mention", add_orphan_entity, "entities", "entity_id", "has_mention", "no mention"),
     Fault("event without evidence", drop_rows_of_event("event_evidence"), "events", "event_id", "has_evidence", "no evidence"),
     Fault("event without participant", drop_rows_of_event("event_participants"), "events", "event_id", "has_participant", "no participant"),
-    Fault("two events with the same type, date and participants", duplicate_event, "events", "event_id", "duplicate_event", "same type, date and participants"),
+    Fault("two events with the same type, date, amount and participants", duplicate_event, "events", "event_id", "duplicate_event", "same type, date, amount and participants"),
     # ids
     Fault("`entity_id` prefix differs from `type`", set_cell("entities", "type", "product", lambda r: r["type"] != "product"), "entities", "entity_id", "type_prefix", "prefix differs"),
     Fault("`event_id` prefix differs from `type`", set_cell("events", "type", "conference", lambda r: r["type"] != "conference"), "events", "event_id", "type_prefix", "prefix differs"),
