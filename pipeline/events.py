@@ -678,19 +678,39 @@ def event_id(
     return f"{kind}-{digest}"
 
 
-Group = list[Event]
+class Group(list):
+    """The reports of one event, with their roles, articles and dates kept up to date
+    as reports join (merging asks for them for every candidate pair)."""
+
+    def __init__(self, events: Iterable[Event] = ()) -> None:
+        super().__init__()
+        self.roles: dict[str, set[str]] = defaultdict(set)
+        self.dates: dict[str, list[DateValue]] = defaultdict(list)  # by article
+        self.extend(events)
+
+    def append(self, event: Event) -> None:
+        super().append(event)
+        for role, ids in event.participants.items():
+            self.roles[role] |= ids
+        self.dates[event.source_id].append(event.date)
+
+    def extend(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.append(event)
 
 
 def _role(group: Group, role: str) -> set[str]:
-    return set().union(*(e.participants.get(role, set()) for e in group))
+    return group.roles.get(role, set())
 
 
 def _sources(group: Group) -> set[str]:
-    return {e.source_id for e in group}
+    return set(group.dates)
 
 
 def _dates_fit(a: Group, b: Group) -> bool:
-    return all(_compatible(x.date, y.date) for x in a for y in b if x.source_id == y.source_id)
+    return all(
+        _compatible(x, y) for source in a.dates.keys() & b.dates.keys() for x in a.dates[source] for y in b.dates[source]
+    )
 
 
 def _same_family(a: set[str], b: set[str]) -> bool:
@@ -785,7 +805,7 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
                 group.append(event)
                 break
         else:
-            groups.append([event])
+            groups.append(Group([event]))
             same[key].append(groups[-1])
     groups = _absorb(groups, _agentless_report)
     groups = _absorb(groups, _family_report)
@@ -812,11 +832,10 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
     return sorted(merged, key=lambda m: m.event_id)
 
 
-def _group_dates_ok(group: Sequence[Event], event: Event) -> bool:
+def _group_dates_ok(group: Group, event: Event) -> bool:
     """Reports of one event from different articles may disagree on the date (flagged
     as a conflict); within one article, two incompatible dates are two events."""
-    same_source = [g for g in group if g.source_id == event.source_id]
-    return all(_compatible(g.date, event.date) for g in same_source)
+    return all(_compatible(d, event.date) for d in group.dates.get(event.source_id, ()))
 
 
 # --- rows ------------------------------------------------------------------------------
