@@ -2,8 +2,10 @@
 
 Events are dated by what an article says, so each expression keeps its own precision
 (`2025年初頭` is not a day) and its bounds are the days it can mean, nothing wider.
-EDTF parsing and bounds come from the `edtf` library; the few places where edtf 5.0.2
-is wrong or too lax for us are corrected in `parse_edtf`, each with its reason.
+EDTF parsing and bounds come from the `edtf` library (plain calendar dates take a
+`datetime` shortcut, property-tested against edtf: its parser costs ~10 ms a call); the
+few places where edtf 5.0.2 is wrong or too lax for us are corrected in `parse_edtf`,
+each with its reason.
 
 Mapping (anchor = the article's published date; context = the latest earlier date in
 the same text that has the needed field, else `previous`, else the anchor):
@@ -46,6 +48,7 @@ Design decisions:
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import functools
 import re
@@ -101,7 +104,32 @@ _EDTF_SHAPE = re.compile(
 _INTERVAL_PRECISION = {"day": "month", "month": "season", "year": "year"}
 
 
+_CALENDAR = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def _calendar_bounds(value: str) -> tuple[datetime.date, datetime.date] | None:
+    """Plain calendar dates (2025, 2025-08, 2025-08-05), the bulk of the values, without
+    edtf's parser (~10 ms a call); None for anything else, which edtf handles."""
+    match = _CALENDAR.fullmatch(value)
+    if match is None:
+        return None
+    year, month, day = (int(part) if part else None for part in match.groups())
+    if month is not None and not 1 <= month <= 12:
+        return None  # seasons (2025-21, 2025-33) and invalid months: edtf decides
+    try:
+        if day is not None:
+            return (datetime.date(year, month, day),) * 2
+        if month is not None:
+            return datetime.date(year, month, 1), datetime.date(year, month, calendar.monthrange(year, month)[1])
+        return datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    except ValueError as err:
+        raise ValueError(f"invalid EDTF date {value!r}: {err}") from None
+
+
 def _bounds(value: str) -> tuple[datetime.date, datetime.date]:
+    plain = _calendar_bounds(value)
+    if plain is not None:
+        return plain
     try:
         parsed = edtf.parse_edtf(value)
     except (edtf.EDTFParseException, ValueError) as err:  # edtf raises both

@@ -292,3 +292,16 @@ def test_never_crashes_and_spans_hold(text: str) -> None:
     for m in find_dates(text, parse_edtf(ANCHOR)):
         assert text[m.start:m.end] == m.text
         assert re.search(r"\S", m.text)
+
+
+@given(st.dates(min_value=datetime.date(1000, 1, 1), max_value=datetime.date(2999, 12, 31)), st.sampled_from(["day", "month", "year"]))
+def test_calendar_fast_path_agrees_with_edtf(day, precision):
+    """Plain calendar dates skip edtf's slow parser; their bounds must be edtf's."""
+    import edtf
+
+    from pipeline.dates import _calendar_bounds
+
+    value = {"day": day.isoformat(), "month": day.isoformat()[:7], "year": day.isoformat()[:4]}[precision]
+    parsed = edtf.parse_edtf(value)
+    expected = (edtf.struct_time_to_date(parsed.lower_strict()), edtf.struct_time_to_date(parsed.upper_strict()))
+    assert _calendar_bounds(value) == expected
