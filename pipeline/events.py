@@ -514,6 +514,15 @@ def _complete(kind: str, roles: dict[str, set[str]]) -> bool:
     return True
 
 
+def _parse_text(text: str) -> str:
+    """What GiNZA needs to see of a sentence: up to the clause of its last trigger. A
+    Japanese verb's subject and object come before it, so the rest of the sentence
+    only costs time (the parse is ~40% of extraction)."""
+    ends = [t.end for t in _kept_triggers(text)[0] if t.kind not in ("statement", "generic")]
+    comma = text.find("、", max(ends)) if ends else -1
+    return text[: comma + 1] if comma >= 0 else text
+
+
 def needs_parse(sentence: Sentence, spans: Sequence[Span]) -> bool:
     """GiNZA is slow: parse only where the surface rules cannot decide the roles.
 
@@ -575,7 +584,7 @@ def article_events(
 
         nlp = ginza()
         with nlp.select_pipes(disable=[p for p in ("ner",) if p in nlp.pipe_names]):
-            for i, doc in zip(todo, nlp.pipe([sentences[i].text for i in todo], batch_size=4)):
+            for i, doc in zip(todo, nlp.pipe([_parse_text(sentences[i].text) for i in todo], batch_size=4)):
                 docs[i] = doc
     events: list[Event] = []
     speaker: Span | None = None  # the speaker of the previous sentence, if it was a statement
