@@ -66,6 +66,7 @@ SPEAKER_AFTER = re.compile(r"^(?:氏|さん|教授|CEO)?(?:は|が|によると|
 SPEAKER_PAREN = re.compile(r"^[(（]")
 INVESTOR_AFTER = re.compile(r"^(?:など)?(?:から|が出資|が投資)")
 PLATFORM_AFTER = re.compile(r"^」?(?:に|で|上で|から|を通じて)")
+RELEASE_WORDS = re.compile(r"公開|リリース|オープンソース化|提供|モデル|LLM|ウエート|ウェイト")
 MODEL_NOUN = re.compile(r"(?:版|バージョン|モデル|LLM|重み|ウエート|ウェイト|コード)$")  # 完全版をリリース: still the model
 RELATIVE_DATE = re.compile(r"^(?:される|する|された|した)$")  # 次回開催される2025年9月: the date is the event's
 POSSESSIVE = re.compile(r"^の[^、。「」\s]{0,12}?[「『]?$")  # OpenAIの言語モデル「GPT-2」
@@ -456,6 +457,10 @@ def sentence_events(
                 )
             if not agents:
                 agents = _developer_by_possessive(body, objects, [s for s in in_clause if s.end <= abs_start])
+        if kind == "release_announcement":
+            objects = objects or _wo_phrase_models(text, sentence, models, clause[0], trigger.start)
+            if text[trigger.start : trigger.end] == "発表" and not (objects or RELEASE_WORDS.search(text)):
+                continue  # 資金調達を実施したと発表: an announcement, but of no release
         if kind == "conference":
             objects = [s for s in in_clause if s.type == "event_name"]
             agents = agents or _developer_by_possessive(body, objects, in_clause)
@@ -733,11 +738,11 @@ def _same_family(a: set[str], b: set[str]) -> bool:
 
 
 def _segments(group: Group) -> set[tuple[str, str]]:
-    """(type, first part of an object id): two groups can only be the same event when
+    """(type, first part of an object or recipient id): two groups can only be the same event when
     they share one, since equal and same-family ids (`model:gpt-oss`,
     `model:gpt-oss-120b`) agree up to the first hyphen. Indexing by it keeps merging
     linear in the number of events."""
-    return {(group[0].type, obj.split("-", 1)[0]) for obj in _role(group, "object")}
+    return {(group[0].type, obj.split("-", 1)[0]) for obj in _role(group, "object") | _role(group, "recipient")}
 
 
 def _absorb(groups: list[Group], fits) -> list[Group]:
@@ -778,6 +783,19 @@ def _agentless_report(group: Group, other: Group) -> bool:
     )
 
 
+def _amountless_report(group: Group, other: Group) -> bool:
+    """`Mistral AIは資金調達` (a headline, no amount) is the funding of the same recipient
+    that another report gives an amount for."""
+    return (
+        group[0].type == other[0].type == "funding"
+        and group[0].amount is None
+        and other[0].amount is not None
+        and bool(_role(group, "recipient"))
+        and _role(group, "recipient") == _role(other, "recipient")
+        and _role(group, "agent") <= _role(other, "agent")
+    )
+
+
 def _family_report(group: Group, other: Group) -> bool:
     """`OpenAIがgpt-oss を開放` and `OpenAIはgpt-oss-120bとgpt-oss-20bを公開` in one
     article: the same release named by its family and by its members."""
@@ -801,6 +819,8 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
        that does (one in the same article first, else one in the corpus).
     3. Within an article, a release of a family and of its members by the same agent
        is one event.
+    4. A funding report without an amount joins the single funding of the same
+       recipient (and investors) that has one.
     """
     groups: list[Group] = []
     same: dict[tuple, list[Group]] = defaultdict(list)  # groups by what makes reports one event
@@ -818,6 +838,7 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
             same[key].append(groups[-1])
     groups = _absorb(groups, _agentless_report)
     groups = _absorb(groups, _family_report)
+    groups = _absorb(groups, _amountless_report)
     by_id: dict[str, MergedEvent] = {}
     for group in groups:
         participants: dict[str, set[str]] = defaultdict(set)

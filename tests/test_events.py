@@ -209,3 +209,16 @@ def test_two_amounts_from_the_same_investor_are_two_events_with_their_own_ids():
     funding = [e for e in events if e["type"] == "funding"]
     assert sorted(e["amount"] for e in funding) == [1e9, 2e9]
     assert len({e["event_id"] for e in funding}) == 2
+
+
+def test_announcing_a_funding_round_is_not_a_release_announcement():
+    events = events_of("Mistral AIは資金調達\nフランスのMistral AIは2024年6月、6億ユーロの資金調達を実施したと発表した。")
+    assert [e["type"] for e in events] == ["funding"]  # the headline's report joins the one with the amount
+    (e,) = events
+    assert (e["amount"], e["currency"], e["date"]) == (6e8, "EUR", "2024-06") and len(e["evidence"]) == 2
+
+
+def test_planned_release_names_its_model():
+    (e,) = events_of("GoogleはGemmaの新版を年内に公開する予定だ。")
+    assert e["type"] == "release_announcement"
+    assert e["roles"] == {"agent": {"organization:google"}, "object": {"model:gemma"}}
