@@ -64,6 +64,7 @@ BARE_QUOTE = re.compile(r"「[^「」]*」")
 AGENT_MARK = re.compile(r"^(?:は|が|も|では|だが|によると|によれば)")  # 〜していた同社だが、
 SPEAKER_AFTER = re.compile(r"^(?:氏|さん|教授|CEO)?(?:は|が|によると|によれば|も)")
 SPEAKER_PAREN = re.compile(r"^[(（]")
+RECIPIENT_AFTER = re.compile(r"^(?:など)?(?:に|へ)(?!よると|よれば|とって)")
 INVESTOR_AFTER = re.compile(r"^(?:など)?(?:から|が出資|が投資)")
 PLATFORM_AFTER = re.compile(r"^」?(?:に|で|上で|から|を通じて)")
 RELEASE_WORDS = re.compile(r"公開|リリース|オープンソース化|提供|モデル|LLM|ウエート|ウェイト")
@@ -147,8 +148,12 @@ def _in_quote(text: str, offset: int) -> bool:
     return any(q.start() < offset < q.end() for q in QUOTE.finditer(text))
 
 
-def _quote_ranges(text: str) -> list[tuple[int, int]]:
-    return [(q.start() + 1, q.end() - 1) for q in QUOTE.finditer(text)]
+def _in_speech(text: str, offset: int) -> bool:
+    """Inside quoted speech, not a bracketed name like 「GPT-4o」 (short, no 、。)."""
+    return any(
+        q.start() < offset < q.end() and (len(q.group()) > 27 or re.search("[、。]", q.group()))
+        for q in QUOTE.finditer(text)
+    )
 
 
 @dataclass
@@ -458,7 +463,11 @@ def sentence_events(
             if not agents:
                 agents = _developer_by_possessive(body, objects, [s for s in in_clause if s.end <= abs_start])
         if kind == "release_announcement":
-            objects = objects or _wo_phrase_models(text, sentence, models, clause[0], trigger.start)
+            objects = (
+                objects
+                or _wo_phrase_models(text, sentence, models, clause[0], trigger.start)
+                or [s for s in models if s.end <= abs_start and not _in_speech(text, s.start - sentence.start)]
+            )
             if text[trigger.start : trigger.end] == "発表" and not (objects or RELEASE_WORDS.search(text)):
                 continue  # 資金調達を実施したと発表: an announcement, but of no release
         if kind == "conference":
@@ -469,7 +478,13 @@ def sentence_events(
             agents = [s for s in actors if s.type == "person"]
         if kind == "funding":
             investors = [s for s in actors if clause[0] <= s.start - sentence.start and INVESTOR_AFTER.match(text[s.end - sentence.start :])]
-            recipients = [s for s in (agents or actors) if s not in investors and not INVESTOR_AFTER.match(text[s.end - sentence.start :])][:1]
+            # NVIDIAはOpenAIに…投資: the one invested in is marked に, the subject invests
+            funded = [s for s in actors if clause[0] <= s.start - sentence.start < trigger.start and RECIPIENT_AFTER.match(text[s.end - sentence.start :])]
+            if funded:
+                investors = investors or [s for s in agents if s not in funded]
+                recipients = funded[:1]
+            else:
+                recipients = [s for s in (agents or actors) if s not in investors and not INVESTOR_AFTER.match(text[s.end - sentence.start :])][:1]
             agents, objects = investors, []
             roles["recipient"] = {r.entity_id for r in recipients}
         roles["agent"] = {s.entity_id for s in agents}
@@ -912,7 +927,7 @@ def summary(event: MergedEvent, names: dict[str, str]) -> str:
         platform=f" on {_names(p['platform'], names)}" if p.get("platform") else "",
         affiliation_paren=f" ({_names(p['affiliation'], names)})" if p.get("affiliation") else "",
     )
-    return text[0].upper() + text[1:] + "."
+    return text + "."  # every template starts with a name (kept as written: xAI, gpt-oss) or a capital
 
 
 def event_rows(merged: Sequence[MergedEvent], names: dict[str, str]) -> dict[str, list[dict[str, Any]]]:

@@ -222,3 +222,17 @@ def test_planned_release_names_its_model():
     (e,) = events_of("GoogleはGemmaの新版を年内に公開する予定だ。")
     assert e["type"] == "release_announcement"
     assert e["roles"] == {"agent": {"organization:google"}, "object": {"model:gemma"}}
+
+
+def test_investor_is_the_subject_and_the_recipient_is_marked_ni():
+    (e,) = events_of("米NVIDIAは、OpenAIに最大1000億ドルを投資すると発表した。")
+    assert e["roles"] == {"agent": {"organization:nvidia"}, "recipient": {"organization:openai"}}
+    assert (e["amount"], e["currency"]) == (1e11, "USD")
+
+
+def test_announced_model_in_name_brackets_and_summary_keeps_name_case():
+    (e,) = events_of("OpenAIは「GPT-4o」を2024年5月13日に発表した。")
+    assert e["type"] == "release_announcement" and e["roles"]["object"] == {"model:gpt-4o"}
+    assert e["date"] == "2024-05-13"
+    (x,) = events_of("xAIは2024年3月17日、「Grok-1」の重みをオープンソースとして公開した。")
+    assert x["summary"] == "xAI released Grok-1." and x["date"] == "2024-03-17"
