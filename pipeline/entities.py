@@ -156,7 +156,7 @@ def registry_mentions(source_id: str, body: str, registry: Registry, sentences: 
 
 # --- rules -------------------------------------------------------------------
 
-HONORIFICS = "氏|さん|様|教授|博士|社長|会長|CEO|所長|議員|准教授|代表"
+HONORIFICS = "氏|さん|様|教授|博士|会長兼社長|社長|会長|CEO|所長|議員|准教授|代表"
 ROLE_BEFORE = r"(?:アナリスト|CEO|CTO|COO|社長|会長|教授|創業者|共同創業者|研究者|代表|ディレクター|責任者|幹部|担当者|エンジニア|科学者)(?:の|、|で|である|)"
 _KATAKANA_NAME = f"[{KATAKANA}]{{2,}}(?:[・=＝][{KATAKANA}]{{2,}})+"
 _LATIN_NAME = r"[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?(?: [A-Z][a-z]+(?:-[A-Z]?[a-z]+)?)+"
@@ -175,6 +175,8 @@ QUOTE_CUES = {
     "organization": ("企業", "会社", "団体", "機関", "スタートアップ"),
 }
 _CUE_TYPE = {cue: kind for kind, cues in QUOTE_CUES.items() for cue in cues}
+# 「Rakuten AI 2.0」を発表: a bracketed Latin name that is released or announced is a model
+QUOTED_RELEASED = re.compile(r"[「『]([A-Za-z][^」』「『\n]{0,38})[」』]を[^。、「」]{0,12}?(?:公開|発表|リリース|オープンソース化)")
 QUOTED = re.compile(
     "(" + "|".join(sorted(map(re.escape, _CUE_TYPE), key=len, reverse=True)) + r")(?:[(（][^)）]{1,20}[)）])?の?[「『]([^」』「『\n]{1,40})[」』]"
 )
@@ -235,6 +237,8 @@ def rule_candidates(body: str, sentences: Sequence[Sentence]) -> list[Candidate]
             add(m.start(1), m.end(1), "organization")
     for m in QUOTED.finditer(body):
         add(m.start(2), m.end(2), _CUE_TYPE[m.group(1)])
+    for m in QUOTED_RELEASED.finditer(body):
+        add(m.start(1), m.end(1), "model")
     for sentence in sentences:
         if not any(cue in sentence.text for cue in MODEL_CONTEXT):
             continue

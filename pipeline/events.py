@@ -42,7 +42,10 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "access_change": ("非公開", "クローズド", "方針を転換", "方針転換", "転じた", "を通じてのみ", "経由でのみ", "ライセンスを変更"),
     "funding": ("投資", "出資", "資金調達", "評価額", "評価を得", "調達"),
     "partnership": ("導入", "搭載", "統合", "提携"),
-    "statement": ("語る", "語った", "語り", "指摘", "述べ", "と見る", "と考える", "によると", "強調", "警告", "主張", "批判"),
+    "statement": (
+        "語る", "語った", "語り", "話す", "話した", "話し", "指摘", "述べ", "説明", "と見る", "と考える",
+        "によると", "によれば", "強調", "警告", "主張", "批判",
+    ),
     "conference": ("開催",),
 }
 NEGATED = re.compile(
@@ -62,7 +65,9 @@ UNIT = {"兆": 10**12, "億": 10**8, "万": 10**4, None: 1}
 QUOTE = re.compile(r"「[^」]*」")
 BARE_QUOTE = re.compile(r"「[^「」]*」")
 AGENT_MARK = re.compile(r"^(?:は|が|も|では|だが|によると|によれば)")  # 〜していた同社だが、
-SPEAKER_AFTER = re.compile(r"^(?:氏|さん|教授|CEO)?(?:は|が|によると|によれば|も)")
+SPEAKER_AFTER = re.compile(
+    r"^(?:氏|さん|教授|准教授|博士|会長兼社長|社長|会長|CEO|CTO|COO|代表|所長)?(?:は|が|によると|によれば|も)"
+)
 SPEAKER_PAREN = re.compile(r"^[(（]")
 RECIPIENT_AFTER = re.compile(r"^(?:など)?(?:に|へ)(?!よると|よれば|とって)")
 INVESTOR_AFTER = re.compile(r"^(?:など)?(?:から|が出資|が投資)")
@@ -478,9 +483,11 @@ def sentence_events(
             agents = [s for s in actors if s.type == "person"]
         if kind == "funding":
             investors = [s for s in actors if clause[0] <= s.start - sentence.start and INVESTOR_AFTER.match(text[s.end - sentence.start :])]
-            # NVIDIAはOpenAIに…投資: the one invested in is marked に, the subject invests
+            # NVIDIAはOpenAIに…投資する: the subject invests in the one marked に; but
+            # 投資を受け, 資金調達, 評価額: the subject is the one funded
             funded = [s for s in actors if clause[0] <= s.start - sentence.start < trigger.start and RECIPIENT_AFTER.match(text[s.end - sentence.start :])]
-            if funded:
+            invests = text[trigger.start : trigger.end] in ("投資", "出資") and not text[trigger.end :].startswith("を受け")
+            if invests:
                 investors = investors or [s for s in agents if s not in funded]
                 recipients = funded[:1]
             else:
@@ -499,10 +506,10 @@ def sentence_events(
                 if s.type == "product" and (rel == "obl" or PLATFORM_AFTER.match(text[s.end - sentence.start :])):
                     roles["platform"].add(s.entity_id)
                     roles["object"].discard(s.entity_id)
-        if not _complete(kind, roles):
-            continue
-        date = _dates_for(dates, sentence, clause, trigger, spans)
         money = _money_before(text, trigger.start, clause[0]) if kind == "funding" else None
+        if not _complete(kind, roles) or (kind == "funding" and not (money or (roles["agent"] and roles["recipient"]))):
+            continue  # funding needs an amount or both sides: 投資を続ける alone is no event
+        date = _dates_for(dates, sentence, clause, trigger, spans)
         found_agent = bool(roles["agent"] or roles["recipient"])
         confidence = 0.5 + (0.25 if parsed else 0.1) + (0.1 if found_agent and roles["object"] else 0) + (0.05 if date else 0)
         events.append(

@@ -117,3 +117,8 @@ def test_katakana_and_latin_names_of_one_person(make_article):
 def test_unknown_person_found_by_rule_gets_a_stable_id(make_article):
     found = mentions_of(make_article, "調査会社Gartnerのアナリスト、ジョン・スミス氏は指摘する。")
     assert ("ジョン・スミス", "person:jon-sumisu") in found
+
+
+def test_bracketed_latin_name_that_is_announced_is_a_model(make_article):
+    found = mentions_of(make_article, "楽天グループは2024年12月、「Rakuten AI 2.0」を発表した。")
+    assert ("Rakuten AI 2.0", "model:rakuten-ai-2.0") in found

@@ -213,9 +213,22 @@ def test_two_amounts_from_the_same_investor_are_two_events_with_their_own_ids():
 
 def test_announcing_a_funding_round_is_not_a_release_announcement():
     events = events_of("Mistral AIは資金調達\nフランスのMistral AIは2024年6月、6億ユーロの資金調達を実施したと発表した。")
-    assert [e["type"] for e in events] == ["funding"]  # the headline's report joins the one with the amount
+    assert [e["type"] for e in events] == ["funding"]  # the bare headline (no amount, no investor) is none
     (e,) = events
-    assert (e["amount"], e["currency"], e["date"]) == (6e8, "EUR", "2024-06") and len(e["evidence"]) == 2
+    assert (e["amount"], e["currency"], e["date"]) == (6e8, "EUR", "2024-06") and len(e["evidence"]) == 1
+
+
+def test_funding_report_without_amount_joins_the_one_with_it():
+    events = events_of("MicrosoftはMistral AIに出資した。\nMicrosoftはMistral AIに1500万ユーロを出資した。")
+    (e,) = events
+    assert e["roles"] == {"agent": {"organization:microsoft"}, "recipient": {"organization:mistral-ai"}}
+    assert (e["amount"], e["currency"]) == (1.5e7, "EUR") and len(e["evidence"]) == 2
+
+
+def test_investing_in_a_field_is_no_funding_event_and_titles_mark_speakers():
+    (e,) = events_of("ソフトバンクグループの孫正義会長兼社長は、AIへの投資を続けると強調した。")
+    assert e["type"] == "statement" and e["roles"]["agent"] == {"person:masayoshi-son"}
+    assert e["roles"]["affiliation"] == {"organization:softbank-group"}
 
 
 def test_planned_release_names_its_model():
