@@ -82,6 +82,7 @@ def encode(value: Any) -> Any:
     raise TypeError(f"cannot cache a {type(value).__name__}")
 
 
+@lru_cache(maxsize=None)  # a few classes, asked for ~100 times per article
 def _dataclass(name: str) -> type:
     module, _, qualname = name.partition(":")
     if module != "pipeline" and not module.startswith("pipeline."):

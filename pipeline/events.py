@@ -767,28 +767,34 @@ def _segments(group: Group) -> set[tuple[str, str]]:
     return {(group[0].type, obj.split("-", 1)[0]) for obj in _role(group, "object") | _role(group, "recipient")}
 
 
-def _absorb(groups: list[Group], fits) -> list[Group]:
-    """Fold each group into the one group `fits` accepts (preferring one that shares an
-    article with it); a group with no single home stays as it is."""
-    index: dict[tuple[str, str], list[int]] = defaultdict(list)
+def _absorb(groups: list[Group], fits, seeks, keys) -> list[Group]:
+    """Fold each group that `seeks` a home into the one group `fits` accepts (preferring
+    one that shares an article with it); a group with no single home stays as it is.
+    Candidates come from an index by `keys`, which any two fitting groups share."""
+    index: dict[Any, set[int]] = defaultdict(set)
     for position, group in enumerate(groups):
-        for segment in _segments(group):
-            index[segment].append(position)
+        for key in keys(group):
+            index[key].add(position)
     gone: set[int] = set()
     position_of = {id(group): position for position, group in enumerate(groups)}
     for position, group in enumerate(groups):
-        candidates = sorted({p for segment in _segments(group) for p in index[segment]} - gone - {position})
+        if not seeks(group):
+            continue
+        candidates = sorted({p for key in keys(group) for p in index[key]} - gone - {position})
         homes = [groups[p] for p in candidates if fits(group, groups[p]) and _dates_fit(group, groups[p])]
         near = [g for g in homes if _sources(g) & _sources(group)]
         home = near if near else homes
         if len(home) == 1:
             home[0].extend(group)
             gone.add(position)
-            target = position_of[id(home[0])]
-            for segment in _segments(home[0]):
-                if target not in index[segment]:
-                    index[segment].append(target)
+            for key in keys(home[0]):
+                index[key].add(position_of[id(home[0])])
     return [g for p, g in enumerate(groups) if p not in gone]
+
+
+def _in_articles(group: Group) -> set[tuple]:
+    """_segments per article: the index for merges that stay within one article."""
+    return {(source, *segment) for source in _sources(group) for segment in _segments(group)}
 
 
 def _agentless_report(group: Group, other: Group) -> bool:
@@ -858,9 +864,9 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
         else:
             groups.append(Group([event]))
             same[key].append(groups[-1])
-    groups = _absorb(groups, _agentless_report)
-    groups = _absorb(groups, _family_report)
-    groups = _absorb(groups, _amountless_report)
+    groups = _absorb(groups, _agentless_report, lambda g: not _role(g, "agent"), _segments)
+    groups = _absorb(groups, _family_report, lambda g: bool(_role(g, "agent")), _in_articles)
+    groups = _absorb(groups, _amountless_report, lambda g: g[0].type == "funding" and g[0].amount is None, _segments)
     by_id: dict[str, MergedEvent] = {}
     for group in groups:
         participants: dict[str, set[str]] = defaultdict(set)
