@@ -156,7 +156,7 @@ def registry_mentions(source_id: str, body: str, registry: Registry, sentences: 
 
 # --- rules -------------------------------------------------------------------
 
-HONORIFICS = "氏|さん|様|教授|博士|会長兼社長|社長|会長|CEO|所長|議員|准教授|代表"
+HONORIFICS = "氏|さん|様|准教授|教授|博士|会長兼社長|社長|会長|CEO|CTO|COO|所長|議員|代表"  # titles after a name
 ROLE_BEFORE = r"(?:アナリスト|CEO|CTO|COO|社長|会長|教授|創業者|共同創業者|研究者|代表|ディレクター|責任者|幹部|担当者|エンジニア|科学者)(?:の|、|で|である|)"
 _KATAKANA_NAME = f"[{KATAKANA}]{{2,}}(?:[・=＝][{KATAKANA}]{{2,}})+"
 _LATIN_NAME = r"[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?(?: [A-Z][a-z]+(?:-[A-Z]?[a-z]+)?)+"

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from pipeline.dates import UNKNOWN, DateMention, DateValue, find_dates
+from pipeline.entities import HONORIFICS
 from pipeline.text import Sentence, split_sentences
 
 # --- lexicon --------------------------------------------------------------------
@@ -65,9 +66,7 @@ UNIT = {"兆": 10**12, "億": 10**8, "万": 10**4, None: 1}
 QUOTE = re.compile(r"「[^」]*」")
 BARE_QUOTE = re.compile(r"「[^「」]*」")
 AGENT_MARK = re.compile(r"^(?:は|が|も|では|だが|によると|によれば)")  # 〜していた同社だが、
-SPEAKER_AFTER = re.compile(
-    r"^(?:氏|さん|教授|准教授|博士|会長兼社長|社長|会長|CEO|CTO|COO|代表|所長)?(?:は|が|によると|によれば|も)"
-)
+SPEAKER_AFTER = re.compile(rf"^(?:{HONORIFICS})?(?:は|が|によると|によれば|も)")
 SPEAKER_PAREN = re.compile(r"^[(（]")
 RECIPIENT_AFTER = re.compile(r"^(?:など)?(?:に|へ)(?!よると|よれば|とって)")
 INVESTOR_AFTER = re.compile(r"^(?:など)?(?:から|が出資|が投資)")
