@@ -192,10 +192,6 @@ GENERIC_WORDS = {
 }  # the field's own vocabulary: never a name, whatever a tagger says
 
 
-def _clean_name(text: str) -> str:
-    return text.strip().strip("「」『』“”\"'()（）・ ").strip()
-
-
 def _looks_like_name(text: str) -> bool:
     return bool(text) and text.lower() not in GENERIC_WORDS and len(text) >= 2
 

@@ -14,7 +14,6 @@ Deterministic: article `i` depends only on the seed, `i` and the sources, so the
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from pipeline.atomic import write_text
-from pipeline.corpus import Article
+from pipeline.corpus import Article, body_sha256
 from pipeline.entities import registry_mentions
 from pipeline.registry import Registry
 from pipeline.text import split_sentences
@@ -140,7 +139,7 @@ def generate(articles: Sequence[Article], registry: Registry, count: int, seed: 
         rng = random.Random(f"{seed}:{index}")
         while True:
             article = _article(index, rng, sources, pools, registry)
-            digest = hashlib.sha256(article.body.encode("utf-8")).hexdigest()
+            digest = body_sha256(article.body)
             if digest not in seen:
                 seen.add(digest)
                 yield article
