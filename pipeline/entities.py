@@ -328,29 +328,47 @@ def _ner_ok(text: str, kind: str) -> bool:
 NAME_CLASSES = {"人名", "地名", "組織名"}
 
 
-def ner_sentences(body: str, sentences: Sequence[Sentence], covered: list[tuple[int, int]]) -> list[Sentence]:
-    """Sentences where SudachiPy sees a proper noun that no mention covers yet."""
+CLAUSE_BREAKS = "、。「」『』"
+
+
+def ner_windows(body: str, sentences: Sequence[Sentence], covered: list[tuple[int, int]]) -> list[Sentence]:
+    """The clause around each proper noun SudachiPy sees that no mention covers yet.
+
+    GiNZA's NER costs time in proportion to the text it sees, and its decisions are
+    local: the clause holding the name (between 、。「」 marks) is enough context. An
+    all-lowercase Latin word (`language` in an English quote) is never such a name.
+    """
     from pipeline.nlp import sudachi_tokens
 
     def is_covered(start: int, end: int) -> bool:
         return any(s <= start and end <= e for s, e in covered)
 
-    chosen = []
+    windows: list[Sentence] = []
     for sentence in sentences:
-        for start, end, pos in sudachi_tokens(sentence.text):
-            if len(pos) > 2 and pos[1] == "固有名詞" and pos[2] in NAME_CLASSES and not is_covered(sentence.start + start, sentence.start + end):
-                chosen.append(sentence)
-                break
-    return chosen
+        text = sentence.text
+        spans: list[tuple[int, int]] = []
+        for start, end, pos in sudachi_tokens(text):
+            if len(pos) < 3 or pos[1] != "固有名詞" or pos[2] not in NAME_CLASSES or text[start:end].islower():
+                continue
+            if is_covered(sentence.start + start, sentence.start + end):
+                continue
+            left = max(text.rfind(c, 0, start) for c in CLAUSE_BREAKS) + 1
+            rights = [i for i in (text.find(c, end) for c in CLAUSE_BREAKS) if i >= 0]
+            right = min(rights) + 1 if rights else len(text)
+            if spans and left < spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(right, spans[-1][1]))
+            else:
+                spans.append((left, right))
+        windows += [Sentence(sentence.start + a, sentence.start + b, text[a:b]) for a, b in spans]
+    return windows
 
 
 def ner_candidates(body: str, sentences: Sequence[Sentence]) -> list[Candidate]:
     """GiNZA entities in the given sentences, mapped to contract types and filtered."""
-    from pipeline.nlp import ginza
+    from pipeline.nlp import NER, ginza_docs
 
     found = []
-    nlp = ginza()
-    for sentence, doc in zip(sentences, nlp.pipe([s.text for s in sentences], batch_size=4)):
+    for sentence, doc in zip(sentences, ginza_docs([s.text for s in sentences], NER)):
         for ent in doc.ents:
             kind = NER_LABELS.get(ent.label_)
             if kind is None:
@@ -450,7 +468,7 @@ def article_mentions(
         taken.append(span)
     mentions = _add_linked(source_id, body, mentions, resolver, taken)
     if use_ner:
-        chosen = ner_sentences(body, sentences, taken)
+        chosen = ner_windows(body, sentences, taken)
         for cand in ner_candidates(body, chosen):
             span = (cand.start, cand.end)
             if _overlaps(span, taken):

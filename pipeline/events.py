@@ -606,12 +606,9 @@ def article_events(
     todo = [i for i, sen in enumerate(sentences) if needs_parse(sen, by_sentence[i])]
     docs: dict[int, Any] = {}
     if parse_docs and todo:
-        from pipeline.nlp import ginza
+        from pipeline.nlp import PARSE, ginza_docs
 
-        nlp = ginza()
-        with nlp.select_pipes(disable=[p for p in ("ner",) if p in nlp.pipe_names]):
-            for i, doc in zip(todo, nlp.pipe([_parse_text(sentences[i].text) for i in todo], batch_size=4)):
-                docs[i] = doc
+        docs = dict(zip(todo, ginza_docs([_parse_text(sentences[i].text) for i in todo], PARSE)))
     events: list[Event] = []
     speaker: Span | None = None  # the speaker of the previous sentence, if it was a statement
     previous: list[Event] = []  # the events of the previous sentence

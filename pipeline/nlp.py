@@ -1,7 +1,7 @@
 """Japanese NLP models, loaded lazily and once per process.
 
-GiNZA (spaCy) costs ~2.5 s and ~0.5 GB to load and parses ~2,000 characters/s, so it is
-only loaded when a sentence needs it; SudachiPy alone tokenizes ~600,000 characters/s.
+GiNZA (spaCy) costs ~2.5 s and ~0.5 GB to load and parses a few thousand characters/s,
+so it is only loaded when a sentence needs it; SudachiPy alone tokenizes ~600,000 characters/s.
 Both ship their weights in their wheels: nothing is downloaded at run time.
 """
 
@@ -16,9 +16,36 @@ MAX_CHUNK_BYTES = 40_000
 
 @lru_cache(maxsize=1)
 def ginza() -> Any:
-    import spacy
+    """The ja_ginza pipeline, its matrix products on numpy's OpenBLAS with one thread.
 
+    GiNZA's time is mostly its tok2vec layers' matrix products: thinc's default (blis)
+    ran them 2.5x slower than OpenBLAS here. One thread, because extraction already
+    runs one process per core, and so that the arithmetic, and with it every parse,
+    is the same whatever the number of cores.
+    """
+    import spacy
+    from thinc.api import NumpyOps, set_current_ops
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")  # numpy's OpenBLAS is loaded by now
+    set_current_ops(NumpyOps(use_blis=False))
     return spacy.load("ja_ginza")
+
+
+# What each use of GiNZA needs; the other components only cost time. The parse
+# needs the morphologizer (VERB) and bunsetu_recognizer (it sets the final labels).
+PARSE = ("tok2vec", "parser", "morphologizer", "compound_splitter", "bunsetu_recognizer")
+NER = ("tok2vec", "ner")
+
+
+def ginza_docs(texts: list[str], components: tuple[str, ...]) -> list[Any]:
+    """GiNZA docs of `texts`, running only `components`, in one batch (bigger batches
+    are cheaper per sentence)."""
+    nlp = ginza()
+    if not texts:
+        return []
+    with nlp.select_pipes(enable=[c for c in components if c in nlp.pipe_names]):
+        return list(nlp.pipe(texts, batch_size=len(texts)))
 
 
 @lru_cache(maxsize=1)

@@ -122,3 +122,27 @@ def test_unknown_person_found_by_rule_gets_a_stable_id(make_article):
 def test_bracketed_latin_name_that_is_announced_is_a_model(make_article):
     found = mentions_of(make_article, "楽天グループは2024年12月、「Rakuten AI 2.0」を発表した。")
     assert ("Rakuten AI 2.0", "model:rakuten-ai-2.0") in found
+
+
+def test_ner_sees_only_the_clause_of_an_uncovered_name():
+    """GiNZA's NER runs on the clause around a name SudachiPy tags and nothing covers."""
+    from pipeline.entities import ner_windows
+    from pipeline.text import split_sentences
+
+    body = "興味深いことに、翻訳は雨輝ITラボが担当し、記事は2025年に公開された。"
+    (window,) = ner_windows(body, split_sentences(body), covered=[])
+    assert window.text == "翻訳は雨輝ITラボが担当し、" and body[window.start : window.end] == window.text
+    at = body.index("雨輝")
+    assert ner_windows(body, split_sentences(body), covered=[(at, at + len("雨輝ITラボ"))]) == []
+
+
+def test_ner_skips_lowercase_latin_words_sudachi_calls_names():
+    """`language` is tagged as a person name by SudachiDict; it is never one in Japanese news."""
+    from pipeline.entities import ner_windows
+    from pipeline.nlp import sudachi_tokens
+    from pipeline.text import split_sentences
+
+    body = "彼は「a new language model」と書いた。"
+    tags = {body[s:e]: pos for s, e, pos in sudachi_tokens(body)}
+    assert tags["language"][1:3] == ("固有名詞", "人名")  # the premise: Sudachi's tag
+    assert ner_windows(body, split_sentences(body), covered=[]) == []
