@@ -21,11 +21,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import ahocorasick
 
 from pipeline.ids import entity_id as make_entity_id
+from pipeline.nlp import NER, Steps, run_steps
 from pipeline.registry import Registry, normalize_with_offsets, original_span
 from pipeline.text import Sentence, split_sentences
 
@@ -363,12 +364,11 @@ def ner_windows(body: str, sentences: Sequence[Sentence], covered: list[tuple[in
     return windows
 
 
-def ner_candidates(body: str, sentences: Sequence[Sentence]) -> list[Candidate]:
-    """GiNZA entities in the given sentences, mapped to contract types and filtered."""
-    from pipeline.nlp import NER, ginza_docs
-
+def ner_candidates(body: str, sentences: Sequence[Sentence], docs: Sequence[Any]) -> list[Candidate]:
+    """GiNZA entities in the given sentences (`docs`: their NER docs), mapped to
+    contract types and filtered."""
     found = []
-    for sentence, doc in zip(sentences, ginza_docs([s.text for s in sentences], NER)):
+    for sentence, doc in zip(sentences, docs, strict=True):
         for ent in doc.ents:
             kind = NER_LABELS.get(ent.label_)
             if kind is None:
@@ -447,6 +447,17 @@ def article_mentions(
     use_ner: bool = True,
 ) -> list[Mention]:
     """All mentions of one article, each resolved to an entity id in `resolver`."""
+    return run_steps(mention_steps(source_id, body, registry, resolver, use_ner))
+
+
+def mention_steps(
+    source_id: str,
+    body: str,
+    registry: Registry,
+    resolver: Resolver,
+    use_ner: bool = True,
+) -> Steps[list[Mention]]:
+    """`article_mentions` as steps that yield their GiNZA request (see `nlp.run_together`)."""
     sentences = split_sentences(body)
     mentions = registry_mentions(source_id, body, registry, sentences)
     for m in mentions:
@@ -468,8 +479,9 @@ def article_mentions(
         taken.append(span)
     mentions = _add_linked(source_id, body, mentions, resolver, taken)
     if use_ner:
-        chosen = ner_windows(body, sentences, taken)
-        for cand in ner_candidates(body, chosen):
+        windows = ner_windows(body, sentences, taken)
+        docs = yield NER, [w.text for w in windows]
+        for cand in ner_candidates(body, windows, docs):
             span = (cand.start, cand.end)
             if _overlaps(span, taken):
                 continue

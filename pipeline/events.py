@@ -29,6 +29,7 @@ from typing import Any, Iterable, Sequence
 
 from pipeline.dates import UNKNOWN, DateMention, DateValue, find_dates
 from pipeline.entities import HONORIFICS
+from pipeline.nlp import PARSE, Steps, run_steps
 from pipeline.text import Sentence, split_sentences
 
 # --- lexicon --------------------------------------------------------------------
@@ -598,6 +599,17 @@ def article_events(
     parse_docs: bool = True,
 ) -> list[Event]:
     """Events of one article; `mentions` are (start, end, entity_id, type)."""
+    return run_steps(event_steps(source_id, body, published, mentions, parse_docs))
+
+
+def event_steps(
+    source_id: str,
+    body: str,
+    published: DateValue,
+    mentions: Sequence[tuple[int, int, str, str]],
+    parse_docs: bool = True,
+) -> Steps[list[Event]]:
+    """`article_events` as steps that yield their GiNZA request (see `nlp.run_together`)."""
     sentences = split_sentences(body)
     dates = find_dates(body, published)
     spans = [Span(s, e, eid, t) for s, e, eid, t in mentions]
@@ -606,9 +618,7 @@ def article_events(
     todo = [i for i, sen in enumerate(sentences) if needs_parse(sen, by_sentence[i])]
     docs: dict[int, Any] = {}
     if parse_docs and todo:
-        from pipeline.nlp import PARSE, ginza_docs
-
-        docs = dict(zip(todo, ginza_docs([_parse_text(sentences[i].text) for i in todo], PARSE)))
+        docs = dict(zip(todo, (yield PARSE, [_parse_text(sentences[i].text) for i in todo]), strict=True))
     events: list[Event] = []
     speaker: Span | None = None  # the speaker of the previous sentence, if it was a statement
     previous: list[Event] = []  # the events of the previous sentence

@@ -2,8 +2,9 @@
 
 Every runner yields results in the order of the articles it was given, whatever order
 they finish in, so the cross-article step (and the output) never depends on timing.
-Work is submitted through a bounded window, so memory stays flat however large the
-corpus: at most `window` articles and results are in flight at once.
+Work is submitted in chunks of articles (whose GiNZA work is batched together) through
+a bounded window, so memory stays flat however large the corpus: at most `window`
+chunks and their results are in flight at once.
 
 - `local`: this process (no start-up cost; best for a handful of articles);
 - `process`: a pool of worker processes (default: one per core), each loading the
@@ -19,6 +20,7 @@ corpus: at most `window` articles and results are in flight at once.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections import deque
@@ -30,16 +32,17 @@ from dataclasses import dataclass
 from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from pipeline import paths
 from pipeline.corpus import Article
-from pipeline.extract import ArticleResult, Flags, Runner, extract_article, run_local
+from pipeline.extract import CHUNK, ArticleResult, Flags, Runner, chunks, extract_articles, run_local
 from pipeline.registry import Registry
 
 EXECUTORS = ("auto", "local", "process", "dask")
 DEFAULT_CACHE = paths.ROOT / ".build" / "cache"
 POOL_MIN_ARTICLES = 8
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,9 @@ def with_progress(results: Iterable[ArticleResult], total: int, enabled: bool) -
             bar.update(1)
 
 
-def ordered_window(articles: list[Article], submit: Callable[[Article], Any], window: int) -> Iterator[ArticleResult]:
-    """Submit at most `window` articles ahead of the one being waited for; yield in order."""
-    queue = iter(articles)
+def ordered_window(items: list[T], submit: Callable[[T], Any], window: int) -> Iterator[Any]:
+    """Submit at most `window` items ahead of the one being waited for; yield in order."""
+    queue = iter(items)
     pending = deque(submit(a) for a in islice(queue, window))
     while pending:
         result = pending.popleft().result()
@@ -130,8 +133,19 @@ def _init_worker(registry: Registry, flags: Flags) -> None:
     warm(flags)
 
 
-def _work(article: Article) -> ArticleResult:
-    return extract_article(article, _worker["registry"], _worker["flags"])
+def _work(chunk: list[Article]) -> list[ArticleResult]:
+    return extract_articles(chunk, _worker["registry"], _worker["flags"])
+
+
+def pool_chunks(articles: list[Article], workers: int) -> list[list[Article]]:
+    """Chunks for `workers` processes: up to `CHUNK` articles (their GiNZA work is
+    batched), but small enough that every worker gets several."""
+    return chunks(articles, max(1, min(CHUNK, math.ceil(len(articles) / (4 * workers)))))
+
+
+def in_order(chunked: Iterator[list[ArticleResult]]) -> Iterator[ArticleResult]:
+    for results in chunked:
+        yield from results
 
 
 def run_process(articles: list[Article], registry: Registry, flags: Flags, workers: int) -> Iterator[ArticleResult]:
@@ -142,7 +156,7 @@ def run_process(articles: list[Article], registry: Registry, flags: Flags, worke
     # spawn, not fork: a fork would copy whatever threads and models this process holds
     try:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(registry, flags)) as pool:
-            yield from ordered_window(articles, lambda a: pool.submit(_work, a), window=4 * workers)
+            yield from in_order(ordered_window(pool_chunks(articles, workers), lambda c: pool.submit(_work, c), window=2 * workers))
     except BrokenProcessPool as err:
         raise ExecutorError(f"extraction: a worker process died ({err}); try --executor local") from None
 
@@ -150,8 +164,8 @@ def run_process(articles: list[Article], registry: Registry, flags: Flags, worke
 # --- dask ------------------------------------------------------------------------------
 
 
-def _dask_work(article: Article, registry: Registry, flags: Flags) -> ArticleResult:
-    return extract_article(article, registry, flags)
+def _dask_work(chunk: list[Article], registry: Registry, flags: Flags) -> list[ArticleResult]:
+    return extract_articles(chunk, registry, flags)
 
 
 def run_dask(
@@ -178,9 +192,13 @@ def run_dask(
     try:
         client.run(warm, flags)
         shared = client.scatter(registry, broadcast=True)
-        size = 4 * max(1, len(client.scheduler_info()["workers"]))
-        yield from ordered_window(
-            articles, lambda a: client.submit(_dask_work, a, shared, flags, key=f"extract-{a.source_id}", pure=False), size
+        workers = max(1, len(client.scheduler_info()["workers"]))
+        yield from in_order(
+            ordered_window(
+                pool_chunks(articles, workers),
+                lambda c: client.submit(_dask_work, c, shared, flags, key=f"extract-{c[0].source_id}", pure=False),
+                2 * workers,
+            )
         )
     finally:
         client.close()

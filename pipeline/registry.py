@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from bisect import bisect_right
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -51,6 +52,7 @@ def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+@lru_cache(maxsize=1 << 16)  # asked for every character of every article; pairs repeat
 def _joins_previous(segment: str, char: str) -> bool:
     """Could normalizing `segment + char` differ from normalizing them apart?
 
@@ -62,6 +64,11 @@ def _joins_previous(segment: str, char: str) -> bool:
     if unicodedata.combining(char) or unicodedata.combining(_nfkc(char)[0]):
         return True
     return _nfkc(segment + char) != _nfkc(segment) + _nfkc(char)
+
+
+@lru_cache(maxsize=1 << 16)
+def _normalize_piece(piece: str) -> str:
+    return normalize(piece)
 
 
 def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
@@ -79,7 +86,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     for index in range(1, len(text) + 1):
         if index < len(text) and _joins_previous(text[start:index], text[index]):
             continue
-        piece = normalize(text[start:index])
+        piece = _normalize_piece(text[start:index])
         pieces.append(piece)
         origin.extend([start] * len(piece))
         start = index

@@ -28,3 +28,32 @@ def test_each_use_runs_its_own_components():
     assert [(e.start_char, e.end_char, e.label_) for e in named.ents] == [(e.start_char, e.end_char, e.label_) for e in whole.ents]
     assert not named.has_annotation("DEP")
     assert ginza_docs([], PARSE) == []
+
+
+def test_articles_extracted_together_equal_each_alone(articles):
+    """Batching several articles' GiNZA work (`run_together`) changes no result."""
+    from pipeline.extract import Flags, extract_article, extract_articles
+    from pipeline.registry import load_registry
+    from tests.conftest import small_article
+
+    registry = load_registry()
+    batch = list(articles) + [
+        small_article("MetaとMicrosoftは共同で新モデルを公開した。", "test-2025-01-01-b"),
+        small_article("翻訳は雨輝ITラボが担当し、OpenAIはGPT-5を発表した。", "test-2025-01-01-c"),
+    ]
+    together = extract_articles(batch, registry, Flags())
+    assert [r.source_id for r in together] == [a.source_id for a in batch]
+    assert together == [extract_article(a, registry, Flags()) for a in batch]
+    assert any(m.method == "ner" for r in together for m in r.mentions)
+    assert any(e.method == "parse" for r in together for e in r.events)
+
+
+def test_pool_chunks_keep_order_and_feed_every_worker(articles):
+    from pipeline.executor import pool_chunks
+    from pipeline.extract import CHUNK
+
+    many = list(articles) * 200
+    chunked = pool_chunks(many, workers=2)
+    assert [a for chunk in chunked for a in chunk] == many
+    assert max(map(len, chunked)) == CHUNK and len(chunked) >= 8
+    assert [len(c) for c in pool_chunks(many[:6], workers=2)] == [1] * 6
