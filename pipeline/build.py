@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from pipeline.allocation import allocates_in_bulk
 from pipeline.atomic import write_text
 from pipeline.corpus import Article, load_corpus
 from pipeline.package import read_descriptor, write_descriptor
@@ -48,6 +49,7 @@ def _kill_point(name: str) -> None:
         os.kill(os.getpid(), 9)
 
 
+@allocates_in_bulk
 def write_tables(folder: Path, tables: Tables, schemas_dir: Path) -> dict[str, int]:
     """Write each table as `<folder>/<name>.csv` in schema order; return row counts."""
     folder.mkdir(parents=True, exist_ok=True)

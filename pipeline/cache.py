@@ -30,7 +30,7 @@ from pipeline.corpus import Article, body_sha256
 from pipeline.extract import ArticleResult, Flags, Runner, extract_article
 from pipeline.registry import Registry
 
-FORMAT = 1  # bump when the file layout below changes
+FORMAT = 2  # bump when the file layout below changes
 
 
 @lru_cache(maxsize=1)
@@ -58,62 +58,90 @@ def article_key(article: Article, registry: Registry, flags: Flags) -> str:
 
 
 # --- JSON codec -------------------------------------------------------------------
+# Compact, as a build reads and writes one file per article: a dataclass is
+# {"@": "module:Class", "v": [its fields in order]}; sets, tuples, dates and dicts
+# whose keys are not plain strings are {"@set": [...]}, {"@tuple": [...]},
+# {"@date": "..."}, {"@dict": [[k, v], ...]}; other dicts, lists and scalars are
+# themselves. Reading rebuilds bottom-up in `json.loads`'s object hook.
 
 
-def encode(value: Any) -> Any:
-    """A JSON-ready form of a result: dataclasses, sets, tuples and dates are tagged."""
+def _encode(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
-        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
-        return {"$dc": f"{cls.__module__}:{cls.__qualname__}", "fields": fields}
-    if isinstance(value, (set, frozenset)):
-        items = [encode(v) for v in value]
-        return {"$set": sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))}
-    if isinstance(value, tuple):
-        return {"$tuple": [encode(v) for v in value]}
+        return {"@": f"{cls.__module__.removeprefix('pipeline.')}:{cls.__qualname__}", "v": [_encode(getattr(value, f)) for f in _init_fields(cls)]}
     if isinstance(value, list):
-        return [encode(v) for v in value]
+        return [_encode(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        items = [_encode(v) for v in value]
+        return {"@set": sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))}
+    if isinstance(value, tuple):
+        return {"@tuple": [_encode(v) for v in value]}
     if isinstance(value, dict):
-        return {"$dict": [[encode(k), encode(v)] for k, v in value.items()]}
+        if all(isinstance(k, str) and not k.startswith("@") for k in value):
+            return {k: _encode(v) for k, v in value.items()}
+        return {"@dict": [[_encode(k), _encode(v)] for k, v in value.items()]}
     if isinstance(value, datetime.date):
-        return {"$date": value.isoformat()}
+        return {"@date": value.isoformat()}
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     raise TypeError(f"cannot cache a {type(value).__name__}")
 
 
+def dumps(value: Any) -> str:
+    """JSON text of a result (dataclasses of `pipeline`, containers, dates, scalars)."""
+    return json.dumps(_encode(value), ensure_ascii=False, separators=(",", ":"))
+
+
+@lru_cache(maxsize=None)
+def _init_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+
+
 @lru_cache(maxsize=None)  # a few classes, asked for ~100 times per article
 def _dataclass(name: str) -> type:
     module, _, qualname = name.partition(":")
-    if module != "pipeline" and not module.startswith("pipeline."):
+    if not module.isidentifier():
         raise ValueError(f"refusing to build {name}: not a pipeline class")
-    cls = getattr(importlib.import_module(module), qualname)
+    try:
+        cls = getattr(importlib.import_module(f"pipeline.{module}"), qualname)
+    except (ImportError, AttributeError):
+        raise ValueError(f"refusing to build {name}: not a pipeline class") from None
     if not dataclasses.is_dataclass(cls):
         raise ValueError(f"refusing to build {name}: not a dataclass")
     return cls
 
 
-def decode(value: Any) -> Any:
-    """The inverse of `encode`; raises ValueError on anything it did not write."""
-    if isinstance(value, list):
-        return [decode(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "$dc" in value:
-        cls = _dataclass(value["$dc"])
-        return cls(**{k: decode(v) for k, v in value["fields"].items()})
-    if len(value) != 1:
-        raise ValueError(f"not an encoded value: {sorted(value)}")
-    ((tag, payload),) = value.items()
-    if tag == "$set":
-        return {decode(v) for v in payload}
-    if tag == "$tuple":
-        return tuple(decode(v) for v in payload)
-    if tag == "$dict":
-        return {decode(k): decode(v) for k, v in payload}
-    if tag == "$date":
+def _decode_object(obj: dict[str, Any]) -> Any:
+    if "@" in obj:
+        if len(obj) != 2 or not isinstance(obj.get("v"), list):
+            raise ValueError(f"not an encoded dataclass: {sorted(obj)}")
+        return _dataclass(obj["@"])(*obj["v"])
+    tagged = [k for k in obj if k.startswith("@")]
+    if not tagged:
+        return obj
+    if len(obj) != 1:
+        raise ValueError(f"not an encoded value: {sorted(obj)}")
+    ((tag, payload),) = obj.items()
+    if tag == "@set":
+        return {_hashable(v) for v in payload}
+    if tag == "@tuple":
+        return tuple(payload)
+    if tag == "@dict":
+        return {_hashable(k): v for k, v in payload}
+    if tag == "@date":
         return datetime.date.fromisoformat(payload)
     raise ValueError(f"unknown tag {tag!r}")
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        raise ValueError("a set member or dict key must be hashable")
+    return value
+
+
+def loads(text: str) -> Any:
+    """The inverse of `dumps`; raises ValueError on anything it did not write."""
+    return json.loads(text, object_hook=_decode_object)
 
 
 # --- the store ------------------------------------------------------------------------
@@ -134,10 +162,10 @@ class Cache:
     def get(self, key: str) -> ArticleResult | None:
         """The stored result, or None when missing or unreadable (then it is a miss)."""
         try:
-            stored = json.loads(self.path(key).read_text(encoding="utf-8"))
+            stored = loads(self.path(key).read_text(encoding="utf-8"))
             if stored.get("key") != key:
                 return None
-            result = decode(stored["result"])
+            result = stored["result"]
         except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError):
             return None
         return result if isinstance(result, ArticleResult) else None
@@ -145,7 +173,7 @@ class Cache:
     def put(self, key: str, result: ArticleResult) -> None:
         """Store atomically: a reader sees the old file, the new one, or none."""
         path = self.path(key)
-        write_text(path, json.dumps({"key": key, "result": encode(result)}, ensure_ascii=False, separators=(",", ":")))
+        write_text(path, dumps({"key": key, "result": result}))
 
 
 def cached_results(

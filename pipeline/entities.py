@@ -408,8 +408,11 @@ class Resolver:
             self.entities[entity_id] = Entity(entity_id, entry.type, entry.name, entry.name_ja or "", "registry", entry.family)
         return self.entities[entity_id]
 
-    def discovered(self, surface: str, kind: str, method: str, family: str | None = None) -> str:
-        """Id for a name the registry does not know; the same name resolves the same way."""
+    def discovered(self, surface: str, kind: str, method: str, family: str | None = None, known_id: str | None = None) -> str:
+        """Id for a name the registry does not know; the same name resolves the same way.
+
+        `known_id`: the id this very call returned before (a replayed log), which spares
+        computing it again (romanizing a Japanese name loads pykakasi, ~0.7 s)."""
         key = (kind, unicodedata.normalize("NFKC", surface).casefold())
         if key in self.aliases:
             entity = self.entities[self.aliases[key]]
@@ -417,7 +420,7 @@ class Resolver:
                 entity.method = method
             return entity.entity_id
         name, name_ja = _name_fields(surface)
-        new_id = make_entity_id(kind, name)
+        new_id = known_id or make_entity_id(kind, name)
         entity = self.entities.get(new_id)
         if entity is None:
             self.entities[new_id] = Entity(new_id, kind, name, name_ja, method, family)

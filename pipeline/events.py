@@ -765,42 +765,35 @@ def _same_family(a: set[str], b: set[str]) -> bool:
     return a != b and bool(a) and bool(b) and all(covered(x, b) for x in a) and all(covered(y, a) for y in b)
 
 
-def _segments(group: Group) -> set[tuple[str, str]]:
-    """(type, first part of an object or recipient id): two groups can only be the same event when
-    they share one, since equal and same-family ids (`model:gpt-oss`,
-    `model:gpt-oss-120b`) agree up to the first hyphen. Indexing by it keeps merging
-    linear in the number of events."""
-    return {(group[0].type, obj.split("-", 1)[0]) for obj in _role(group, "object") | _role(group, "recipient")}
+def _families(ids: set[str]) -> frozenset[str]:
+    """Each id up to its first hyphen: equal and same-family sets (`model:gpt-oss`,
+    `model:gpt-oss-120b`) have equal families, so merges index groups by them and
+    stay linear in the number of events."""
+    return frozenset(x.split("-", 1)[0] for x in ids)
 
 
-def _absorb(groups: list[Group], fits, seeks, keys) -> list[Group]:
+def _absorb(groups: list[Group], fits, seeks, key, hosts) -> list[Group]:
     """Fold each group that `seeks` a home into the one group `fits` accepts (preferring
     one that shares an article with it); a group with no single home stays as it is.
-    Candidates come from an index by `keys`, which any two fitting groups share."""
-    index: dict[Any, set[int]] = defaultdict(set)
+    Candidates come from an index by `key`, equal for any two fitting groups, of the
+    groups that `hosts` says `fits` could accept at all. Absorbing changes neither: a
+    home takes in only groups with its own key."""
+    index: dict[Any, list[int]] = defaultdict(list)
     for position, group in enumerate(groups):
-        for key in keys(group):
-            index[key].add(position)
+        if hosts(group):
+            index[key(group)].append(position)
     gone: set[int] = set()
-    position_of = {id(group): position for position, group in enumerate(groups)}
     for position, group in enumerate(groups):
         if not seeks(group):
             continue
-        candidates = sorted({p for key in keys(group) for p in index[key]} - gone - {position})
+        candidates = [p for p in index[key(group)] if p != position and p not in gone]
         homes = [groups[p] for p in candidates if fits(group, groups[p]) and _dates_fit(group, groups[p])]
         near = [g for g in homes if _sources(g) & _sources(group)]
         home = near if near else homes
         if len(home) == 1:
             home[0].extend(group)
             gone.add(position)
-            for key in keys(home[0]):
-                index[key].add(position_of[id(home[0])])
     return [g for p, g in enumerate(groups) if p not in gone]
-
-
-def _in_articles(group: Group) -> set[tuple]:
-    """_segments per article: the index for merges that stay within one article."""
-    return {(source, *segment) for source in _sources(group) for segment in _segments(group)}
 
 
 def _agentless_report(group: Group, other: Group) -> bool:
@@ -870,9 +863,22 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
         else:
             groups.append(Group([event]))
             same[key].append(groups[-1])
-    groups = _absorb(groups, _agentless_report, lambda g: not _role(g, "agent"), _segments)
-    groups = _absorb(groups, _family_report, lambda g: bool(_role(g, "agent")), _in_articles)
-    groups = _absorb(groups, _amountless_report, lambda g: g[0].type == "funding" and g[0].amount is None, _segments)
+    def has_agent(g: Group) -> bool:
+        return bool(_role(g, "agent"))
+
+    groups = _absorb(
+        groups, _agentless_report, lambda g: not has_agent(g), lambda g: (g[0].type, _families(_role(g, "object"))), has_agent
+    )
+    groups = _absorb(
+        groups, _family_report, has_agent, lambda g: (g[0].type, frozenset(_role(g, "agent")), _families(_role(g, "object"))), has_agent
+    )
+    groups = _absorb(
+        groups,
+        _amountless_report,
+        lambda g: g[0].type == "funding" and g[0].amount is None,
+        lambda g: frozenset(_role(g, "recipient")),
+        lambda g: g[0].type == "funding" and g[0].amount is not None,
+    )
     by_id: dict[str, MergedEvent] = {}
     for group in groups:
         participants: dict[str, set[str]] = defaultdict(set)

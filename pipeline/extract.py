@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from pipeline.allocation import allocates_in_bulk
 from pipeline.corpus import Article
 from pipeline.entities import Mention, Resolver, mention_steps
 from pipeline.events import Event, event_rows, event_steps, merge_events
@@ -71,8 +72,8 @@ class RecordingResolver(Resolver):
         self.calls.append(("registry", entity_id))
         return super().registry_entity(entity_id)
 
-    def discovered(self, surface: str, kind: str, method: str, family: str | None = None) -> str:
-        found = super().discovered(surface, kind, method, family)
+    def discovered(self, surface: str, kind: str, method: str, family: str | None = None, known_id: str | None = None) -> str:
+        found = super().discovered(surface, kind, method, family, known_id)
         self.calls.append(("discovered", surface, kind, method, family, found))
         return found
 
@@ -131,7 +132,7 @@ def replay(resolver: Resolver, calls: Iterable[Call]) -> None:
         if call[0] == "registry":
             resolver.registry_entity(call[1])
         elif call[0] == "discovered":
-            resolver.discovered(call[1], call[2], call[3], call[4])
+            resolver.discovered(call[1], call[2], call[3], call[4], known_id=call[5])
         else:
             resolver.link(call[1], call[2])
 
@@ -228,6 +229,7 @@ def run_local(articles: list[Article], registry: Registry, flags: Flags) -> Iter
         yield from extract_articles(chunk, registry, flags)
 
 
+@allocates_in_bulk
 def extract_tables(
     articles: Sequence[Article],
     registry: Registry | None = None,

@@ -44,6 +44,7 @@ import pandera.errors
 import pyarrow
 import pyarrow.csv
 
+from pipeline.allocation import allocates_in_bulk
 from pipeline.checks import formula_cells, semantic_checks, unsorted_rows
 from pipeline.corpus import CorpusError, read_bodies
 from pipeline.paths import SCHEMAS, TABLES
@@ -595,6 +596,7 @@ def _validate_descriptor(descriptor: Path, corpus: Path | None, label: str) -> R
     return report
 
 
+@allocates_in_bulk
 def validate_package(path: Path, corpus: Path | None = None) -> Report:
     """Validate a package folder, descriptor or zip; `corpus` enables the text checks."""
     path = Path(path)

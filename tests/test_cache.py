@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cache import Cache, article_key, decode, encode
+from pipeline.cache import Cache, article_key, dumps, loads
 from pipeline.corpus import Article
 from pipeline.dates import DateValue
 from pipeline.extract import Flags, MergeStats, extract_article, extract_tables, run_local
@@ -47,16 +47,31 @@ def no_runs(articles, registry, flags):
 def test_codec_round_trips_a_real_result(articles, registry):
     result = extract_article(articles[0], registry, Flags(use_ner=False, parse=False))
     assert result.mentions and result.events
-    assert decode(json.loads(json.dumps(encode(result)))) == result
+    assert loads(dumps(result)) == result
 
 
 def test_codec_refuses_what_it_did_not_write():
-    with pytest.raises(ValueError):
-        decode({"$dc": "os:system", "fields": {}})
-    with pytest.raises(ValueError):
-        decode({"$pickle": "x"})
+    for text in (
+        '{"@": "os:system", "v": []}',  # only pipeline's own modules
+        '{"@": "..os:system", "v": []}',
+        '{"@": "cache:Cache", "v": ["/tmp"]}',  # a pipeline class, but no dataclass
+        '{"@pickle": "x"}',
+        '{"@set": [[1]]}',  # an unhashable member
+        '{"@": "text:Sentence", "v": [], "x": 1}',
+    ):
+        with pytest.raises(ValueError):
+            loads(text)
     with pytest.raises(TypeError):
-        encode(object())
+        dumps(object())
+
+
+def test_codec_keeps_every_container_kind():
+    import datetime
+
+    from pipeline.text import Sentence
+
+    value = {"plain": [1, "a", None], "@odd key": 1, "tuple": (1, ("x",)), "set": {("a", 1)}, 7: datetime.date(2025, 8, 5)}
+    assert loads(dumps([value, Sentence(0, 2, "ab")])) == [value, Sentence(0, 2, "ab")]
 
 
 def test_key_covers_body_registry_flags_and_published(articles, registry):
