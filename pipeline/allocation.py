@@ -3,9 +3,9 @@
 CPython's cyclic collector rescans the objects that survived earlier passes each time
 enough new ones accumulate. Reading 2,000 cached results, merging their events or
 checking a million rows creates millions of long-lived objects with no reference
-cycles, and with the default thresholds (700, 10, 10) those rescans took about a third
-of an incremental build. Nothing here relies on the collector: reference counting
-frees everything, and the thresholds are restored afterwards.
+cycles, and with the default thresholds (700, 10, 10) those rescans took over a quarter
+of an incremental build. The collector still runs, less often (cycles are still
+freed), and the thresholds are restored afterwards.
 """
 
 from __future__ import annotations
