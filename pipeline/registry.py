@@ -15,6 +15,7 @@ normalized text back to offsets in the original body.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from bisect import bisect_right
 from functools import lru_cache
@@ -71,6 +72,12 @@ def _normalize_piece(piece: str) -> str:
     return normalize(piece)
 
 
+# Characters NFKC leaves alone and that never join the character before them (no
+# combining marks, jamo or compatibility forms): printable ASCII, hiragana, katakana,
+# common CJK ideographs and Japanese punctuation. Runs of them normalize one to one.
+_INERT_RUN = re.compile("[\x20-\x7e\u3001\u3002\u300c-\u300f\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff]+")
+
+
 def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     """`normalize(text)` and, for each of its characters, the index in `text` it came from.
 
@@ -78,19 +85,34 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     combining marks; ｶﾞ), so the result equals `normalize(text)`. Every character a
     segment produces maps to the segment's first index: ﬁ → "fi" gives two entries
     with the same index, ｶﾞ → "ガ" gives one entry, the index of ｶ. Use
-    `original_span` to turn a normalized span into an original one.
+    `original_span` to turn a normalized span into an original one. Runs of inert
+    characters (`_INERT_RUN`) take a fast path: one character each, case-folded; the
+    last one of a run goes the slow way, as what follows may join it.
     """
     pieces: list[str] = []
     origin: list[int] = []
-    start = 0
-    for index in range(1, len(text) + 1):
-        if index < len(text) and _joins_previous(text[start:index], text[index]):
+    done = 0
+    for run in _INERT_RUN.finditer(text):
+        fast_end = run.end() - 1
+        if fast_end <= run.start():
+            continue
+        _segments_into(text, done, run.start(), pieces, origin)
+        pieces.append(text[run.start() : fast_end].lower())
+        origin.extend(range(run.start(), fast_end))
+        done = fast_end
+    _segments_into(text, done, len(text), pieces, origin)
+    return "".join(pieces), origin
+
+
+def _segments_into(text: str, start: int, stop: int, pieces: list[str], origin: list[int]) -> None:
+    """The slow path of `normalize_with_offsets` over text[start:stop]."""
+    for index in range(start + 1, stop + 1):
+        if index < stop and _joins_previous(text[start:index], text[index]):
             continue
         piece = _normalize_piece(text[start:index])
         pieces.append(piece)
         origin.extend([start] * len(piece))
         start = index
-    return "".join(pieces), origin
 
 
 def original_span(origin: Sequence[int], text_length: int, start: int, end: int) -> tuple[int, int]:

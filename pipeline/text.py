@@ -8,7 +8,9 @@ unclosed bracket, so one stray bracket cannot swallow the rest of an article.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 OPENERS = {"「": "」", "『": "』", "(": ")", "（": "）", "“": "”", "【": "】", "〈": "〉", "《": "》"}
 CLOSERS = set(OPENERS.values())
@@ -30,12 +32,16 @@ def _trimmed(body: str, start: int, end: int) -> Sentence | None:
     return Sentence(start, end, body[start:end]) if end > start else None
 
 
-def split_sentences(body: str) -> list[Sentence]:
+# The only characters the splitter acts on; everything between them is skipped at C speed.
+_SPECIAL = re.compile("[\n" + re.escape("".join(OPENERS) + "".join(CLOSERS) + "".join(ENDERS)) + "]")
+
+
+@lru_cache(maxsize=16)  # asked for each article by entities, events and model facts
+def split_sentences(body: str) -> tuple[Sentence, ...]:
     """Sentences of a body in order, with offsets into the body."""
     sentences: list[Sentence] = []
     stack: list[str] = []
     start = 0
-    i = 0
     n = len(body)
 
     def close(end: int) -> None:
@@ -45,7 +51,11 @@ def split_sentences(body: str) -> list[Sentence]:
             sentences.append(sentence)
         start = end
 
-    while i < n:
+    skip_to = 0  # the enders and closers that end a sentence are consumed with it
+    for match in _SPECIAL.finditer(body):
+        i = match.start()
+        if i < skip_to:
+            continue
         ch = body[i]
         if ch == "\n":
             close(i)
@@ -56,13 +66,11 @@ def split_sentences(body: str) -> list[Sentence]:
             if ch in stack:
                 while stack and stack.pop() != ch:
                     pass
-        elif ch in ENDERS and not stack:
+        elif not stack:  # an ender outside brackets
             j = i + 1
             while j < n and (body[j] in ENDERS or body[j] in CLOSERS):
                 j += 1
             close(j)
-            i = j
-            continue
-        i += 1
+            skip_to = j
     close(n)
-    return sentences
+    return tuple(sentences)
