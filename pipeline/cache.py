@@ -65,12 +65,18 @@ def article_key(article: Article, registry: Registry, flags: Flags) -> str:
 # themselves. Reading rebuilds bottom-up in `json.loads`'s object hook.
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        cls = type(value)
-        return {"@": f"{cls.__module__.removeprefix('pipeline.')}:{cls.__qualname__}", "v": [_encode(getattr(value, f)) for f in _init_fields(cls)]}
-    if isinstance(value, list):
+    kind = type(value)  # exact types first: this runs for every value of every result
+    if kind in _SCALARS:
+        return value
+    if kind is list:
         return [_encode(v) for v in value]
+    fields = _dataclass_fields(kind)
+    if fields is not None:
+        return {"@": fields[0], "v": [_encode(getattr(value, f)) for f in fields[1]]}
     if isinstance(value, (set, frozenset)):
         items = [_encode(v) for v in value]
         return {"@set": sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))}
@@ -82,9 +88,17 @@ def _encode(value: Any) -> Any:
         return {"@dict": [[_encode(k), _encode(v)] for k, v in value.items()]}
     if isinstance(value, datetime.date):
         return {"@date": value.isoformat()}
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if isinstance(value, _SCALARS):  # subclasses (an IntEnum, a str subclass)
         return value
-    raise TypeError(f"cannot cache a {type(value).__name__}")
+    raise TypeError(f"cannot cache a {kind.__name__}")
+
+
+@lru_cache(maxsize=None)
+def _dataclass_fields(kind: type) -> tuple[str, tuple[str, ...]] | None:
+    """("module:Class", its init fields) for a dataclass type, else None."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return f"{kind.__module__.removeprefix('pipeline.')}:{kind.__qualname__}", _init_fields(kind)
 
 
 def dumps(value: Any) -> str:
