@@ -63,7 +63,7 @@ def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, regis
     times["extract"] = time.perf_counter() - start
     staging, counts = stage(root, tables)
     mark = time.perf_counter()
-    report = validate_package(staging, corpus)
+    report = validate_package(staging, {a.source_id: a.body for a in articles})
     times["validate"] = time.perf_counter() - mark
     if not report.ok:
         raise SystemExit(report.text())

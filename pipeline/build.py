@@ -164,7 +164,7 @@ def build(root: Path = ROOT, corpus: Path | None = None, corrections: bool = Tru
     _kill_point("extracted")
     staging, counts = stage(root, tables)
     _kill_point("staged")
-    report = validate_package(staging, corpus)
+    report = validate_package(staging, {a.source_id: a.body for a in articles})
     if not report.ok:
         shutil.rmtree(staging, ignore_errors=True)
         raise BuildError(report)

@@ -36,6 +36,11 @@ def field_names(schema: Mapping[str, Any]) -> list[str]:
 
 def format_value(value: Any) -> str:
     """One spelling per value: empty for missing, true/false, integers without `.0`."""
+    kind = type(value)  # the common cases first: this runs for every cell
+    if kind is str:
+        return value
+    if kind is int:
+        return str(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if value is pd.NA or value is pd.NaT:
@@ -69,13 +74,13 @@ def _sort_key(schema: Mapping[str, Any]):
 def render_csv(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> str:
     """The CSV text of a table: header from the schema, rows sorted by primary key."""
     names = field_names(schema)
+    known = set(names)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(names)
     for row in sorted(rows, key=_sort_key(schema)):
-        extra = set(row) - set(names)
-        if extra:
-            raise ValueError(f"{schema.get('title', '?')}: columns not in the schema: {sorted(extra)}")
+        if not known.issuperset(row):
+            raise ValueError(f"{schema.get('title', '?')}: columns not in the schema: {sorted(set(row) - known)}")
         writer.writerow([format_value(row.get(name)) for name in names])
     return buffer.getvalue()
 

@@ -36,7 +36,7 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Collection, Iterator
+from typing import Any, Collection, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -564,7 +564,7 @@ def _from_failure_cases(table: str, cases: pd.DataFrame, schema) -> list[Problem
     return problems
 
 
-def _validate_descriptor(descriptor: Path, corpus: Path | None, label: str) -> Report:
+def _validate_descriptor(descriptor: Path, corpus: Path | Mapping[str, str] | None, label: str) -> Report:
     report = Report(label)
     meta, problems = _descriptor_problems(descriptor)
     report.problems.extend(problems)
@@ -576,7 +576,9 @@ def _validate_descriptor(descriptor: Path, corpus: Path | None, label: str) -> R
     report.problems.extend(problems)
     report.warnings.extend(warnings)
     bodies = None
-    if corpus is not None and Path(corpus).is_dir():
+    if isinstance(corpus, Mapping):
+        bodies = dict(corpus)
+    elif corpus is not None and Path(corpus).is_dir():
         try:
             bodies = read_bodies(Path(corpus))
         except CorpusError as err:
@@ -597,8 +599,10 @@ def _validate_descriptor(descriptor: Path, corpus: Path | None, label: str) -> R
 
 
 @allocates_in_bulk
-def validate_package(path: Path, corpus: Path | None = None) -> Report:
-    """Validate a package folder, descriptor or zip; `corpus` enables the text checks."""
+def validate_package(path: Path, corpus: Path | Mapping[str, str] | None = None) -> Report:
+    """Validate a package folder, descriptor or zip; `corpus` (the corpus folder, or
+    the article bodies by source id when the caller has read them already) enables
+    the text checks."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() != ".json" and zipfile.is_zipfile(path):
         with tempfile.TemporaryDirectory(prefix="aoe-zip-") as tmp:

@@ -60,3 +60,25 @@ def test_json_report_carries_problems_and_warnings(package_copy):
     assert result.exit_code == 1  # the edit also made the hash stale
     assert {p["check"] for p in report["problems"]} <= {"hash-count", "byte-count"}
     assert [(w["table"], w["row"], w["field"], w["check"]) for w in report["warnings"]] == [("entities", 3, "name", "formula_cell")]
+
+
+def test_bodies_given_directly_check_the_text_like_the_corpus_folder(package_copy, articles):
+    """The build hands validation the bodies it has read; the text checks are the same."""
+    import csv
+    import io
+
+    from pipeline.package import read_descriptor, write_descriptor
+
+    bodies = {a.source_id: a.body for a in articles}
+    assert validate_package(package_copy, bodies).ok
+    evidence = package_copy / "data" / "event_evidence.csv"
+    rows = list(csv.reader(io.StringIO(evidence.read_text(encoding="utf-8"))))
+    rows[1][rows[0].index("quote")] = "（引用を書き換えた）"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    evidence.write_text(out.getvalue(), encoding="utf-8")
+    write_descriptor(package_copy, read_descriptor(package_copy / "datapackage.json"))
+    by_folder, by_bodies = validate_package(package_copy, paths.CORPUS), validate_package(package_copy, bodies)
+    assert not by_bodies.ok and [p.check for p in by_bodies.problems] == [p.check for p in by_folder.problems]
+    assert "span_text" in {p.check for p in by_bodies.problems}
+    assert validate_package(package_copy, None).skipped
