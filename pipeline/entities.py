@@ -26,7 +26,7 @@ from typing import Any, Iterable, Sequence
 import ahocorasick
 
 from pipeline.ids import entity_id as make_entity_id
-from pipeline.nlp import NER, Steps, run_steps
+from pipeline.nlp import NER, Steps
 from pipeline.registry import Registry, normalize_with_offsets, original_span
 from pipeline.text import Sentence, split_sentences
 
@@ -442,17 +442,6 @@ def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
     return any(span[0] < e and s < span[1] for s, e in taken)
 
 
-def article_mentions(
-    source_id: str,
-    body: str,
-    registry: Registry,
-    resolver: Resolver,
-    use_ner: bool = True,
-) -> list[Mention]:
-    """All mentions of one article, each resolved to an entity id in `resolver`."""
-    return run_steps(mention_steps(source_id, body, registry, resolver, use_ner))
-
-
 def mention_steps(
     source_id: str,
     body: str,
@@ -460,7 +449,8 @@ def mention_steps(
     resolver: Resolver,
     use_ner: bool = True,
 ) -> Steps[list[Mention]]:
-    """`article_mentions` as steps that yield their GiNZA request (see `nlp.run_together`)."""
+    """All mentions of one article, each resolved to an entity id in `resolver`; as
+    steps that yield their GiNZA request (see `nlp.run_together`)."""
     sentences = split_sentences(body)
     mentions = registry_mentions(source_id, body, registry, sentences)
     for m in mentions:

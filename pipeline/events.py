@@ -29,7 +29,7 @@ from typing import Any, Iterable, Sequence
 
 from pipeline.dates import UNKNOWN, DateMention, DateValue, find_dates
 from pipeline.entities import HONORIFICS
-from pipeline.nlp import PARSE, Steps, run_steps
+from pipeline.nlp import PARSE, Steps
 from pipeline.text import Sentence, split_sentences
 
 # --- lexicon --------------------------------------------------------------------
@@ -591,17 +591,6 @@ def coreferences(body: str, spans: Sequence[Span]) -> list[Span]:
     return found
 
 
-def article_events(
-    source_id: str,
-    body: str,
-    published: DateValue,
-    mentions: Sequence[tuple[int, int, str, str]],
-    parse_docs: bool = True,
-) -> list[Event]:
-    """Events of one article; `mentions` are (start, end, entity_id, type)."""
-    return run_steps(event_steps(source_id, body, published, mentions, parse_docs))
-
-
 def event_steps(
     source_id: str,
     body: str,
@@ -609,7 +598,8 @@ def event_steps(
     mentions: Sequence[tuple[int, int, str, str]],
     parse_docs: bool = True,
 ) -> Steps[list[Event]]:
-    """`article_events` as steps that yield their GiNZA request (see `nlp.run_together`)."""
+    """Events of one article; `mentions` are (start, end, entity_id, type). As steps
+    that yield their GiNZA request (see `nlp.run_together`)."""
     sentences = split_sentences(body)
     dates = find_dates(body, published)
     spans = [Span(s, e, eid, t) for s, e, eid, t in mentions]
