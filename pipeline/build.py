@@ -7,15 +7,18 @@ flushed): if a build is killed before the journal exists, the published files we
 never touched; if it is killed after, the next build (or `recover`) rolls the renames
 forward before doing anything else, so the published files are never left half-written.
 `AOE_KILL_AT=<point>` makes a build SIGKILL itself at a named point, for tests.
+One build at a time per checkout (`exclusive`): a second one would delete the first's
+staging folder while recovering, or interleave its renames with the first's.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from pipeline.allocation import allocates_in_bulk
 from pipeline.atomic import write_text
@@ -34,6 +37,34 @@ class BuildError(Exception):
     def __init__(self, report: Report):
         self.report = report
         super().__init__(report.summary())
+
+
+class BuildBusy(Exception):
+    """Another build holds this checkout; nothing was touched."""
+
+
+@contextmanager
+def exclusive(root: Path) -> Iterator[None]:
+    """Hold `.build/build.lock` for the block (an flock: the kernel drops it when the
+    process ends, so a killed build never leaves a stale lock)."""
+    import fcntl
+
+    (root / ".build").mkdir(parents=True, exist_ok=True)
+    with open(root / ".build" / "build.lock", "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise BuildBusy(f"another build is running in {root} (process {holder}); wait for it to finish") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -156,8 +187,11 @@ def extract_all(articles: list[Article], corrections: bool = True, settings: Any
 def build(root: Path = ROOT, corpus: Path | None = None, corrections: bool = True) -> BuildResult:
     """Rebuild and publish the package in `root` from the corpus (default root/corpus)."""
     root = Path(root)
-    corpus = Path(corpus) if corpus else root / "corpus"
-    (root / ".build").mkdir(exist_ok=True)
+    with exclusive(root):
+        return _build(root, Path(corpus) if corpus else root / "corpus", corrections)
+
+
+def _build(root: Path, corpus: Path, corrections: bool) -> BuildResult:
     recover(root)
     articles = load_corpus(corpus)  # CorpusError: nothing written
     tables = extract_all(articles, corrections)

@@ -136,13 +136,13 @@ def build(corpus_dir: Path | None, no_corrections: bool, **run: object) -> None:
 
     Example: python -m pipeline build
     """
-    from pipeline.build import BuildError, build as run_build
+    from pipeline.build import BuildBusy, BuildError, build as run_build
     from pipeline.corrections import CorrectionError
 
     try:
         with _extraction(**run):
             result = run_build(paths.ROOT, corpus_dir, corrections=not no_corrections)
-    except (CorpusError, CorrectionError) as err:
+    except (CorpusError, CorrectionError, BuildBusy) as err:
         _fail(str(err))
     except BuildError as err:
         _fail(err.report.text() + "\nThe published package was left unchanged.")

@@ -100,3 +100,20 @@ def test_killed_builds_leave_the_previous_package_or_roll_forward(tmp_path, refe
     assert published(root) == reference
     leftovers = [p.name for p in (root / ".build").iterdir() if p.name.startswith(("stage-", "COMMIT", "old-data"))]
     assert leftovers == []  # no staging folder, journal or old data left behind
+
+
+def test_a_second_build_in_the_same_checkout_is_refused_and_touches_nothing(tmp_path):
+    """While one build holds the checkout, another exits 1 with a message and leaves the
+    first one's staging folder and the published files alone."""
+    from pipeline.build import exclusive
+
+    root = make_root(tmp_path)
+    before = published(root)
+    staging = root / ".build" / "stage-12345"
+    staging.mkdir(parents=True)
+    with exclusive(root):
+        second = run_build(root, ENV_A)
+    assert second.returncode == 1
+    assert f"another build is running in {root} (process {os.getpid()})" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert staging.is_dir() and published(root) == before
