@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Mapping
 
+from pipeline.paths import path_problem
+
 LEVELS = ("none", "patch", "minor", "major")
 
 Reader = Callable[[str], bytes]
@@ -71,13 +73,11 @@ EMPTY = Package("(nothing)", {}, {}, {})
 
 
 def _safe_member(value: Any, where: str) -> str:
-    """A path inside the package; URLs, absolute paths and `..` are refused."""
-    if not isinstance(value, str) or not value:
-        raise DiffError(f"{where}: path must be a non-empty string, got {value!r}")
-    pure = PurePosixPath(value)
-    if "://" in value or value.startswith("/") or ".." in pure.parts or "\\" in value:
-        raise DiffError(f"{where}: {value!r} is not a path inside the package")
-    return str(pure)
+    """A path inside the package (`package.path_problem`), or DiffError why not."""
+    problem = path_problem(value)
+    if problem:
+        raise DiffError(f"{where}: {problem}")
+    return str(PurePosixPath(value))
 
 
 def _json(reader: Reader, member: str, label: str) -> Any:

@@ -35,15 +35,16 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 from urllib.parse import unquote, urlparse
+
+from pipeline.paths import URL, path_problem
 
 if TYPE_CHECKING:
     import pandas as pd
 
 DESCRIPTOR = "datapackage.json"
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|NaN|INF|-INF")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -74,21 +75,12 @@ class _Reader(Protocol):
 
 
 def safe_member(value: Any, what: str) -> str:
-    """A descriptor path as a normalized relative POSIX path, or LoadError why not.
-
-    Refuses URLs (nothing is ever fetched), absolute paths (POSIX or Windows) and
-    `..`, so no descriptor can make the loader read outside its package.
-    """
-    if not isinstance(value, str) or not value:
-        raise LoadError(f"{what}: path must be a non-empty string, got {value!r}")
-    if _URL.match(value) or value.startswith("//"):
-        raise LoadError(f"{what}: {value!r} is a URL; the loader never fetches anything")
-    posix, windows = PurePosixPath(value), PureWindowsPath(value)
-    if posix.is_absolute() or windows.drive or windows.root:
-        raise LoadError(f"{what}: {value!r} is an absolute path outside the package")
-    if ".." in posix.parts or ".." in windows.parts:
-        raise LoadError(f"{what}: {value!r} contains '..' and points outside the package")
-    return posix.as_posix()
+    """A descriptor path as a normalized relative POSIX path, or LoadError why not
+    (`package.path_problem`): no descriptor can make the loader read outside its package."""
+    problem = path_problem(value)
+    if problem:
+        raise LoadError(f"{what}: {problem}")
+    return PurePosixPath(value).as_posix()
 
 
 class _FolderReader:
@@ -147,7 +139,7 @@ class _ZipReader:
 def local_path(source: str | os.PathLike[str]) -> Path:
     """The local path a source names: a path as is, or a `file://` URL; other URLs refused."""
     text = os.fspath(source)
-    if not _URL.match(text):
+    if not URL.match(text):
         return Path(text)
     url = urlparse(text)
     if url.scheme.lower() != "file" or url.netloc not in ("", "localhost"):

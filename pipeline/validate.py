@@ -47,7 +47,7 @@ import pyarrow.csv
 from pipeline.allocation import allocates_in_bulk
 from pipeline.checks import formula_cells, semantic_checks, unsorted_rows
 from pipeline.corpus import CorpusError, read_bodies
-from pipeline.paths import SCHEMAS, TABLES
+from pipeline.paths import SCHEMAS, TABLES, path_problem
 from pipeline.schemas import canonical_keys, dataframe_schema, foreign_key_checks, typed_frame, untranslated
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -156,14 +156,10 @@ def resolve_descriptor(path: Path) -> Path:
 
 def _unsafe_path(base: Path, value: Any) -> str | None:
     """Why a path in the descriptor may not be followed, or None when it is safe."""
-    if not isinstance(value, str) or not value:
-        return f"path must be a non-empty string, got {value!r}"
-    if "://" in value or value.startswith("//"):
-        return f"{value!r} is a URL: the validator never fetches anything"
-    candidate = Path(value)
-    if candidate.is_absolute() or ".." in candidate.parts or "\\" in value:
-        return f"{value!r} points outside the package folder"
-    if not (base / candidate).resolve().is_relative_to(base.resolve()):
+    problem = path_problem(value)
+    if problem:
+        return problem
+    if not (base / value).resolve().is_relative_to(base.resolve()):
         return f"{value!r} points outside the package folder (link)"
     return None
 

@@ -274,7 +274,9 @@ def test_cli_json_and_text(package_copy: Path) -> None:
         (lambda f: (f / "data" / "models.csv").write_text("model_id,name\nmodel:x,a\nmodel:x,b\n"), "models.csv: row 3 repeats the primary key model_id='model:x'"),
         (lambda f: (f / "data" / "events.csv").write_text("event_id,type\na\n"), "events.csv: row 2 has 1 cells, the header 2"),
         (lambda f: (f / "data" / "sources.csv").unlink(), "cannot read data/sources.csv"),
-        (lambda f: _edit_descriptor(f, lambda d: d["resources"][0].update(path="../outside.csv")), "'../outside.csv' is not a path inside the package"),
+        (lambda f: _edit_descriptor(f, lambda d: d["resources"][0].update(path="../outside.csv")), "'../outside.csv' contains '..' and points outside the package"),
+        (lambda f: _edit_descriptor(f, lambda d: d["resources"][0].update(path="C:\\data\\sources.csv")), "is an absolute path outside the package"),
+        (lambda f: _edit_descriptor(f, lambda d: d["resources"][0].update(path="s3://bucket/sources.csv")), "is a URL; the pipeline never fetches anything"),
         (lambda f: (f / "datapackage.json").write_text("{"), "datapackage.json is not valid UTF-8 JSON"),
     ],
 )
