@@ -48,7 +48,7 @@ def plan(articles: int, quick: bool, workers: int) -> Plan:
 def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, registry: Path | None) -> dict[str, Any]:
     """extract → stage → validate → publish into `root`, timing each step."""
     from pipeline.build import extract_all, publish, stage
-    from pipeline.corpus import load_corpus
+    from pipeline.corpus import bodies, load_corpus
     from pipeline.executor import Settings
     from pipeline.validate import validate_package
 
@@ -63,7 +63,7 @@ def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, regis
     times["extract"] = time.perf_counter() - start
     staging, counts = stage(root, tables)
     mark = time.perf_counter()
-    report = validate_package(staging, {a.source_id: a.body for a in articles})
+    report = validate_package(staging, bodies(articles))
     times["validate"] = time.perf_counter() - mark
     if not report.ok:
         raise SystemExit(report.text())

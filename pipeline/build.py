@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from pipeline.allocation import allocates_in_bulk
 from pipeline.atomic import write_text
-from pipeline.corpus import Article, load_corpus
+from pipeline.corpus import Article, bodies, load_corpus
 from pipeline.package import read_descriptor, write_descriptor
 from pipeline.paths import ROOT, TABLES
 from pipeline.tables import load_schema, write_table
@@ -198,7 +198,7 @@ def _build(root: Path, corpus: Path, corrections: bool) -> BuildResult:
     _kill_point("extracted")
     staging, counts = stage(root, tables)
     _kill_point("staged")
-    report = validate_package(staging, {a.source_id: a.body for a in articles})
+    report = validate_package(staging, bodies(articles))
     if not report.ok:
         shutil.rmtree(staging, ignore_errors=True)
         raise BuildError(report)

@@ -98,17 +98,13 @@ def _dataclass_fields(kind: type) -> tuple[str, tuple[str, ...]] | None:
     """("module:Class", its init fields) for a dataclass type, else None."""
     if not dataclasses.is_dataclass(kind):
         return None
-    return f"{kind.__module__.removeprefix('pipeline.')}:{kind.__qualname__}", _init_fields(kind)
+    fields = tuple(f.name for f in dataclasses.fields(kind) if f.init)
+    return f"{kind.__module__.removeprefix('pipeline.')}:{kind.__qualname__}", fields
 
 
 def dumps(value: Any) -> str:
     """JSON text of a result (dataclasses of `pipeline`, containers, dates, scalars)."""
     return json.dumps(_encode(value), ensure_ascii=False, separators=(",", ":"))
-
-
-@lru_cache(maxsize=None)
-def _init_fields(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
 
 
 @lru_cache(maxsize=None)  # a few classes, asked for ~100 times per article

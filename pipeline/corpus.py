@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 
@@ -268,6 +268,10 @@ def load_corpus(directory: Path) -> list[Article]:
     return sorted(articles, key=lambda a: a.source_id)
 
 
-def read_bodies(directory: Path) -> dict[str, str]:
+def bodies(articles: Iterable[Article]) -> dict[str, str]:
     """Bodies by source id, for checks that compare the package with the texts."""
-    return {article.source_id: article.body for article in load_corpus(directory)}
+    return {article.source_id: article.body for article in articles}
+
+
+def read_bodies(directory: Path) -> dict[str, str]:
+    return bodies(load_corpus(directory))

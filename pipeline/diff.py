@@ -73,7 +73,7 @@ EMPTY = Package("(nothing)", {}, {}, {})
 
 
 def _safe_member(value: Any, where: str) -> str:
-    """A path inside the package (`package.path_problem`), or DiffError why not."""
+    """A path inside the package (`paths.path_problem`), or DiffError why not."""
     problem = path_problem(value)
     if problem:
         raise DiffError(f"{where}: {problem}")

@@ -332,7 +332,7 @@ NAME_CLASSES = {"人名", "地名", "組織名"}
 CLAUSE_BREAKS = "、。「」『』"
 
 
-def ner_windows(body: str, sentences: Sequence[Sentence], covered: list[tuple[int, int]]) -> list[Sentence]:
+def ner_windows(sentences: Sequence[Sentence], covered: list[tuple[int, int]]) -> list[Sentence]:
     """The clause around each proper noun SudachiPy sees that no mention covers yet.
 
     GiNZA's NER costs time in proportion to the text it sees, and its decisions are
@@ -472,7 +472,7 @@ def mention_steps(
         taken.append(span)
     mentions = _add_linked(source_id, body, mentions, resolver, taken)
     if use_ner:
-        windows = ner_windows(body, sentences, taken)
+        windows = ner_windows(sentences, taken)
         docs = yield NER, [w.text for w in windows]
         for cand in ner_candidates(body, windows, docs):
             span = (cand.start, cand.end)

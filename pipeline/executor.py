@@ -29,7 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -143,11 +143,6 @@ def pool_chunks(articles: list[Article], workers: int) -> list[list[Article]]:
     return chunks(articles, max(1, min(CHUNK, math.ceil(len(articles) / (4 * workers)))))
 
 
-def in_order(chunked: Iterator[list[ArticleResult]]) -> Iterator[ArticleResult]:
-    for results in chunked:
-        yield from results
-
-
 def run_process(articles: list[Article], registry: Registry, flags: Flags, workers: int) -> Iterator[ArticleResult]:
     """The per-article step in `workers` spawned processes."""
     if not articles:
@@ -156,7 +151,7 @@ def run_process(articles: list[Article], registry: Registry, flags: Flags, worke
     # spawn, not fork: a fork would copy whatever threads and models this process holds
     try:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(registry, flags)) as pool:
-            yield from in_order(ordered_window(pool_chunks(articles, workers), lambda c: pool.submit(_work, c), window=2 * workers))
+            yield from chain.from_iterable(ordered_window(pool_chunks(articles, workers), lambda c: pool.submit(_work, c), window=2 * workers))
     except BrokenProcessPool as err:
         raise ExecutorError(f"extraction: a worker process died ({err}); try --executor local") from None
 
@@ -193,7 +188,7 @@ def run_dask(
         client.run(warm, flags)
         shared = client.scatter(registry, broadcast=True)
         workers = max(1, len(client.scheduler_info()["workers"]))
-        yield from in_order(
+        yield from chain.from_iterable(
             ordered_window(
                 pool_chunks(articles, workers),
                 lambda c: client.submit(_dask_work, c, shared, flags, key=f"extract-{c[0].source_id}", pure=False),

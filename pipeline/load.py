@@ -76,7 +76,7 @@ class _Reader(Protocol):
 
 def safe_member(value: Any, what: str) -> str:
     """A descriptor path as a normalized relative POSIX path, or LoadError why not
-    (`package.path_problem`): no descriptor can make the loader read outside its package."""
+    (`paths.path_problem`): no descriptor can make the loader read outside its package."""
     problem = path_problem(value)
     if problem:
         raise LoadError(f"{what}: {problem}")

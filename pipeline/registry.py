@@ -18,8 +18,8 @@ import hashlib
 import re
 import unicodedata
 from bisect import bisect_right
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 

@@ -130,10 +130,10 @@ def test_ner_sees_only_the_clause_of_an_uncovered_name():
     from pipeline.text import split_sentences
 
     body = "興味深いことに、翻訳は雨輝ITラボが担当し、記事は2025年に公開された。"
-    (window,) = ner_windows(body, split_sentences(body), covered=[])
+    (window,) = ner_windows(split_sentences(body), covered=[])
     assert window.text == "翻訳は雨輝ITラボが担当し、" and body[window.start : window.end] == window.text
     at = body.index("雨輝")
-    assert ner_windows(body, split_sentences(body), covered=[(at, at + len("雨輝ITラボ"))]) == []
+    assert ner_windows(split_sentences(body), covered=[(at, at + len("雨輝ITラボ"))]) == []
 
 
 def test_ner_skips_lowercase_latin_words_sudachi_calls_names():
@@ -145,4 +145,4 @@ def test_ner_skips_lowercase_latin_words_sudachi_calls_names():
     body = "彼は「a new language model」と書いた。"
     tags = {body[s:e]: pos for s, e, pos in sudachi_tokens(body)}
     assert tags["language"][1:3] == ("固有名詞", "人名")  # the premise: Sudachi's tag
-    assert ner_windows(body, split_sentences(body), covered=[]) == []
+    assert ner_windows(split_sentences(body), covered=[]) == []
