@@ -18,7 +18,7 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import IO, Any, Iterable, Iterator, Mapping
 
 from pipeline.allocation import allocates_in_bulk
 from pipeline.atomic import write_text
@@ -43,14 +43,18 @@ class BuildBusy(Exception):
     """Another build holds this checkout; nothing was touched."""
 
 
+# The lock files this process holds open (see `exclusive` and `forget_build_lock`).
+_held_locks: list[IO[str]] = []
+
+
 @contextmanager
 def exclusive(root: Path) -> Iterator[None]:
     """Hold `.build/build.lock` for the block (an flock: the kernel drops it when the
-    process ends, so a killed build never leaves a stale lock)."""
+    last descriptor of it closes, so a killed build never leaves a stale lock)."""
     import fcntl
 
     (root / ".build").mkdir(parents=True, exist_ok=True)
-    with open(root / ".build" / "build.lock", "a+", encoding="utf-8") as handle:
+    with open(root / ".build" / "build.lock", "a+", encoding="utf-8") as handle, _holding(handle):
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -65,6 +69,22 @@ def exclusive(root: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _holding(handle: IO[str]) -> Iterator[None]:
+    _held_locks.append(handle)
+    try:
+        yield
+    finally:
+        _held_locks.remove(handle)
+
+
+def forget_build_lock() -> None:
+    """In a forked child: close the lock file it inherited. The parent keeps the lock;
+    a child left running after its parent was killed no longer holds it."""
+    while _held_locks:
+        _held_locks.pop().close()
 
 
 @dataclass(frozen=True)

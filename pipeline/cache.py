@@ -191,19 +191,22 @@ def cached_results(
 ) -> Iterator[ArticleResult]:
     """Per-article results in `ordered`'s order: from the cache, else from `runner`.
 
-    Only the misses go to the runner; new results are stored as they arrive. A stored
-    file found unreadable when its turn comes is recomputed here and rewritten.
+    Only the misses go to the runner; new results are stored as they arrive. While
+    the runner works on the misses (a worker process loading GiNZA, say), the stored
+    results are read ahead, so that neither waits for the other. A stored file found
+    unreadable when its turn comes is recomputed here and rewritten.
     """
     keys = [article_key(a, registry, flags) for a in ordered]
     misses = [a for a, k in zip(ordered, keys) if not cache.has(k)]
     missed = {a.source_id for a in misses}
     computed = runner(misses, registry, flags)
+    stored = {a.source_id: cache.get(k) for a, k in zip(ordered, keys) if a.source_id not in missed} if misses else {}
     for article, key in zip(ordered, keys):
         if article.source_id in missed:
             result = next(computed)
             cache.put(key, result)
         else:
-            result = cache.get(key)
+            result = stored.pop(article.source_id) if stored else cache.get(key)
             if result is None:
                 result = extract_article(article, registry, flags)
                 cache.put(key, result)

@@ -21,8 +21,11 @@ chunks and their results are in flight at once.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
+import signal
 import sys
+import threading
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -102,15 +105,23 @@ def with_progress(results: Iterable[ArticleResult], total: int, enabled: bool) -
 
 
 def ordered_window(items: list[T], submit: Callable[[T], Any], window: int) -> Iterator[Any]:
-    """Submit at most `window` items ahead of the one being waited for; yield in order."""
+    """Submit at most `window` items ahead of the one being waited for; yield in order.
+
+    The first `window` items are submitted at once, before the first result is asked
+    for, so the work starts while the caller does something else (reads the cache).
+    """
     queue = iter(items)
     pending = deque(submit(a) for a in islice(queue, window))
-    while pending:
-        result = pending.popleft().result()
-        following = next(queue, None)
-        if following is not None:
-            pending.append(submit(following))
-        yield result
+
+    def results() -> Iterator[Any]:
+        while pending:
+            result = pending.popleft().result()
+            following = next(queue, None)
+            if following is not None:
+                pending.append(submit(following))
+            yield result
+
+    return results()
 
 
 # --- process pool -------------------------------------------------------------------
@@ -143,17 +154,65 @@ def pool_chunks(articles: list[Article], workers: int) -> list[list[Article]]:
     return chunks(articles, max(1, min(CHUNK, math.ceil(len(articles) / (4 * workers)))))
 
 
-def run_process(articles: list[Article], registry: Registry, flags: Flags, workers: int) -> Iterator[ArticleResult]:
-    """The per-article step in `workers` spawned processes."""
+def run_process(
+    articles: list[Article], registry: Registry, flags: Flags, workers: int, start: str = "spawn"
+) -> Iterator[ArticleResult]:
+    """The per-article step in `workers` processes, started (and their first chunks
+    submitted) before this returns.
+
+    spawn by default: a fork would copy whatever threads this process runs. `fork`
+    is for a few articles from a process with no other thread (see `fork_safe`): the
+    worker then starts without importing anything again, while this process reads the
+    cache.
+    """
     if not articles:
-        return
+        return iter(())
     workers = max(1, min(workers, len(articles)))
-    # spawn, not fork: a fork would copy whatever threads and models this process holds
+    initializer = _init_forked_worker if start == "fork" else _init_worker
+    pool = ProcessPoolExecutor(workers, mp_context=get_context(start), initializer=initializer, initargs=(registry, flags))
     try:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(registry, flags)) as pool:
-            yield from chain.from_iterable(ordered_window(pool_chunks(articles, workers), lambda c: pool.submit(_work, c), window=2 * workers))
+        results = ordered_window(pool_chunks(articles, workers), lambda c: pool.submit(_work, c), window=2 * workers)
+    except BaseException:
+        pool.shutdown(cancel_futures=True)
+        raise
+    return _drained(pool, chain.from_iterable(results))
+
+
+def _drained(pool: ProcessPoolExecutor, results: Iterator[ArticleResult]) -> Iterator[ArticleResult]:
+    """Yield the pool's results, then shut it down (also when the caller stops early)."""
+    try:
+        yield from results
     except BrokenProcessPool as err:
         raise ExecutorError(f"extraction: a worker process died ({err}); try --executor local") from None
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def fork_safe() -> bool:
+    """Whether this process may fork a worker: fork exists and no other Python thread
+    runs (a fork copies only the calling thread, with whatever locks the others held)."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _init_forked_worker(registry: Registry, flags: Flags) -> None:
+    """A forked worker: dies with its parent (Linux), and lets go of the parent's build
+    lock, which it inherited, so that a killed build leaves nothing holding it."""
+    from pipeline.build import forget_build_lock
+
+    _die_with_parent()
+    forget_build_lock()
+    _init_worker(registry, flags)
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux only): a
+    forked worker would otherwise wait forever for work from a killed build."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 # --- dask ------------------------------------------------------------------------------
@@ -201,6 +260,17 @@ def run_dask(
             cluster.close()
 
 
+def auto_executor(articles: int, workers: int) -> str:
+    """What `auto` runs `articles` misses on: a pool for many; for a few (an
+    incremental build), one forked worker when it is safe, so that loading GiNZA and
+    extracting them overlaps with reading the cache; else this process."""
+    if not articles or workers < 2:
+        return "local"
+    if articles >= POOL_MIN_ARTICLES:
+        return "process"
+    return "fork" if fork_safe() else "local"
+
+
 def make_runner(settings: Settings) -> Runner:
     """The runner `extract_tables` calls with the articles left to extract."""
     if settings.executor not in EXECUTORS:
@@ -211,11 +281,13 @@ def make_runner(settings: Settings) -> Runner:
     def runner(articles: list[Article], registry: Registry, flags: Flags) -> Iterator[ArticleResult]:
         kind = settings.executor
         if kind == "auto":
-            kind = "process" if len(articles) >= POOL_MIN_ARTICLES and workers > 1 else "local"
+            kind = auto_executor(len(articles), workers)
         if kind == "local":
             results = run_local(articles, registry, flags)
         elif kind == "process":
             results = run_process(articles, registry, flags, workers)
+        elif kind == "fork":
+            results = run_process(articles, registry, flags, 1, start="fork")
         else:
             results = run_dask(articles, registry, flags, workers, settings.scheduler)
         return with_progress(results, len(articles), show)

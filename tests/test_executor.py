@@ -5,17 +5,30 @@ processes that load GiNZA once each: ~10-30 s on a 2-core machine."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
 
 import pytest
 from click.testing import CliRunner
 
+from pipeline.build import BuildBusy, exclusive
 from pipeline.cli import cli
-from pipeline.executor import Settings, make_runner, ordered_window, progress_on
-from pipeline.extract import extract_tables
+from pipeline.executor import (
+    POOL_MIN_ARTICLES,
+    Settings,
+    _init_forked_worker,
+    auto_executor,
+    make_runner,
+    ordered_window,
+    progress_on,
+    run_process,
+)
+from pipeline.extract import Flags, extract_article, extract_tables
 from pipeline.paths import TABLES
+from pipeline.registry import load_registry
 from pipeline.tables import load_schema, render_csv
 
 
@@ -84,3 +97,36 @@ def test_dask_local_cluster_output_is_byte_identical(articles, extracted):
     pytest.importorskip("distributed")
     runner = make_runner(Settings(executor="dask", workers=1, progress=False, cache_dir=None))
     assert csvs(extract_tables(articles, apply_corrections=False, runner=runner)) == csvs(extracted)
+
+
+def test_auto_runs_a_few_misses_in_one_forked_worker_and_many_in_a_pool(monkeypatch):
+    monkeypatch.setattr("pipeline.executor.fork_safe", lambda: True)
+    assert auto_executor(1, workers=2) == "fork"
+    assert auto_executor(POOL_MIN_ARTICLES, workers=2) == "process"
+    assert auto_executor(3, workers=1) == "local"
+    monkeypatch.setattr("pipeline.executor.fork_safe", lambda: False)
+    assert auto_executor(1, workers=2) == "local"
+
+
+def test_a_forked_worker_gives_the_same_results(articles):
+    registry, flags = load_registry(), Flags()
+    forked = list(run_process(list(articles), registry, flags, 1, start="fork"))
+    assert forked == [extract_article(a, registry, flags) for a in articles]
+
+
+def _open_files(_: object) -> list[str]:
+    return [os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_a_forked_worker_lets_go_of_the_build_lock(tmp_path):
+    """Else a worker outliving a killed build would keep the checkout locked."""
+    lock = str((tmp_path / ".build" / "build.lock").resolve())
+    with exclusive(tmp_path):
+        assert lock in _open_files(None)
+        with ProcessPoolExecutor(1, mp_context=get_context("fork"), initializer=_init_forked_worker, initargs=(None, Flags(False, False))) as pool:
+            in_worker = pool.submit(_open_files, None).result()
+        assert lock not in in_worker
+        with pytest.raises(BuildBusy):  # the parent still holds it
+            with exclusive(tmp_path):
+                pass
