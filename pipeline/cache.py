@@ -211,3 +211,5 @@ def cached_results(
                 result = extract_article(article, registry, flags)
                 cache.put(key, result)
         yield result
+    if next(computed, None) is not None:  # running it to its end also shuts its workers down
+        raise RuntimeError("the runner returned more results than it was given articles")

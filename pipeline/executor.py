@@ -21,11 +21,8 @@ chunks and their results are in flight at once.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
-import signal
 import sys
-import threading
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -40,6 +37,7 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 from pipeline import paths
 from pipeline.corpus import Article
 from pipeline.extract import CHUNK, ArticleResult, Flags, Runner, chunks, extract_articles, run_local
+from pipeline.forking import fork_safe, forked_pool
 from pipeline.registry import Registry
 
 EXECUTORS = ("auto", "local", "process", "dask")
@@ -95,10 +93,17 @@ def progress_on(requested: bool | None) -> bool:
 
 
 def with_progress(results: Iterable[ArticleResult], total: int, enabled: bool) -> Iterator[ArticleResult]:
-    """A tqdm bar on stderr counting articles (a no-op when disabled)."""
+    """A tqdm bar on stderr counting articles (a no-op when disabled).
+
+    Without tqdm's monitor thread (it only warns about slow refreshes): a build forks
+    small jobs, which is safe only while no other thread runs (`pipeline.forking`).
+    """
     from tqdm import tqdm
 
-    with tqdm(total=total, unit="article", desc="extract", disable=not enabled or total == 0, file=sys.stderr) as bar:
+    class Bar(tqdm):
+        monitor_interval = 0
+
+    with Bar(total=total, unit="article", desc="extract", disable=not enabled or total == 0, file=sys.stderr) as bar:
         for result in results:
             yield result
             bar.update(1)
@@ -161,15 +166,16 @@ def run_process(
     submitted) before this returns.
 
     spawn by default: a fork would copy whatever threads this process runs. `fork`
-    is for a few articles from a process with no other thread (see `fork_safe`): the
-    worker then starts without importing anything again, while this process reads the
-    cache.
+    (see `pipeline.forking`) is for a few articles: the worker then starts without
+    importing anything again, while this process reads the cache.
     """
     if not articles:
         return iter(())
     workers = max(1, min(workers, len(articles)))
-    initializer = _init_forked_worker if start == "fork" else _init_worker
-    pool = ProcessPoolExecutor(workers, mp_context=get_context(start), initializer=initializer, initargs=(registry, flags))
+    if start == "fork":
+        pool = forked_pool(workers, _init_worker, (registry, flags))
+    else:
+        pool = ProcessPoolExecutor(workers, mp_context=get_context(start), initializer=_init_worker, initargs=(registry, flags))
     try:
         results = ordered_window(pool_chunks(articles, workers), lambda c: pool.submit(_work, c), window=2 * workers)
     except BaseException:
@@ -186,33 +192,6 @@ def _drained(pool: ProcessPoolExecutor, results: Iterator[ArticleResult]) -> Ite
         raise ExecutorError(f"extraction: a worker process died ({err}); try --executor local") from None
     finally:
         pool.shutdown(cancel_futures=True)
-
-
-def fork_safe() -> bool:
-    """Whether this process may fork a worker: fork exists and no other Python thread
-    runs (a fork copies only the calling thread, with whatever locks the others held)."""
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-
-
-def _init_forked_worker(registry: Registry, flags: Flags) -> None:
-    """A forked worker: dies with its parent (Linux), and lets go of the parent's build
-    lock, which it inherited, so that a killed build leaves nothing holding it."""
-    from pipeline.build import forget_build_lock
-
-    _die_with_parent()
-    forget_build_lock()
-    _init_worker(registry, flags)
-
-
-def _die_with_parent() -> None:
-    """Ask the kernel to SIGKILL this process when its parent dies (Linux only): a
-    forked worker would otherwise wait forever for work from a killed build."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 # --- dask ------------------------------------------------------------------------------

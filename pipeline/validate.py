@@ -47,6 +47,7 @@ import pyarrow.csv
 from pipeline.allocation import allocates_in_bulk
 from pipeline.checks import formula_cells, semantic_checks, unsorted_rows
 from pipeline.corpus import CorpusError, read_bodies
+from pipeline.forking import Background
 from pipeline.paths import SCHEMAS, TABLES, path_problem
 from pipeline.schemas import canonical_keys, dataframe_schema, foreign_key_checks, typed_frame, untranslated
 
@@ -446,11 +447,8 @@ def rows_for_frictionless(meta: dict[str, Any], schemas: dict[str, dict]) -> lis
     return names
 
 
-def _read_tables(
-    base: Path, meta: dict[str, Any]
-) -> tuple[dict[str, pd.DataFrame], dict[str, dict], list[Problem], list[Problem]]:
-    """Frames and schemas by table, with reading problems and warnings."""
-    frames: dict[str, pd.DataFrame] = {}
+def _read_schemas(base: Path, meta: dict[str, Any]) -> tuple[dict[str, dict], list[Problem], list[Problem]]:
+    """Each resource's Table Schema, with the problems and warnings found reading them."""
     schemas: dict[str, dict] = {}
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -466,11 +464,22 @@ def _read_tables(
             continue
         schemas[name] = schema
         warnings.extend(_schema_drift(name, schema))
+    return schemas, problems, warnings
+
+
+def _read_frames(base: Path, meta: dict[str, Any], schemas: dict[str, dict]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """The tables with a readable schema as frames of strings, with the reading problems."""
+    frames: dict[str, pd.DataFrame] = {}
+    problems: list[Problem] = []
+    for resource in meta["resources"]:
+        name = resource["name"]
+        if name not in schemas:
+            continue
         frame, found = read_csv_strict(name, (base / resource["path"]).read_bytes())
         problems.extend(found)
         if frame is not None:
             frames[name] = frame
-    return frames, schemas, problems, warnings
+    return frames, problems
 
 
 def _is_table_schema(schema: Any) -> bool:
@@ -567,24 +576,25 @@ def _validate_descriptor(descriptor: Path, corpus: Path | Mapping[str, str] | No
     if meta is None or problems:
         return report  # unsafe or incomplete: do not hand it to frictionless
     report.tables = [r["name"] for r in meta["resources"]]
-    frames, schemas, problems, warnings = _read_tables(descriptor.parent, meta)
-    report.problems.extend(_frictionless_problems(descriptor, rows_for_frictionless(meta, schemas)))
-    report.problems.extend(problems)
+    schemas, schema_problems, warnings = _read_schemas(descriptor.parent, meta)
+    # frictionless's layer reads no frame: it runs beside the reading and pandera
+    frictionless_layer = Background(_frictionless_problems, descriptor, rows_for_frictionless(meta, schemas))
+    frames, read_problems = _read_frames(descriptor.parent, meta, schemas)
     report.warnings.extend(warnings)
     bodies = None
+    corpus_problems: list[Problem] = []
     if isinstance(corpus, Mapping):
         bodies = dict(corpus)
     elif corpus is not None and Path(corpus).is_dir():
         try:
             bodies = read_bodies(Path(corpus))
         except CorpusError as err:
-            report.problems.extend(
-                Problem("corpus", "sources", None, p.field, None, "corpus", str(p)) for p in err.problems
-            )
+            corpus_problems = [Problem("corpus", "sources", None, p.field, None, "corpus", str(p)) for p in err.problems]
     else:
         report.skipped.append(f"article text checks: no corpus folder at {corpus}")
     pandera_found, skipped = _pandera_problems(frames, schemas, bodies)
-    report.problems.extend(pandera_found)
+    for found in (frictionless_layer.result(), schema_problems, read_problems, corpus_problems, pandera_found):
+        report.problems.extend(found)
     report.skipped.extend(skipped)
     for name, frame in frames.items():
         report.warnings.extend(

@@ -8,8 +8,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing import get_context
+from concurrent.futures import Future
 
 import pytest
 from click.testing import CliRunner
@@ -19,7 +18,6 @@ from pipeline.cli import cli
 from pipeline.executor import (
     POOL_MIN_ARTICLES,
     Settings,
-    _init_forked_worker,
     auto_executor,
     make_runner,
     ordered_window,
@@ -27,6 +25,7 @@ from pipeline.executor import (
     run_process,
 )
 from pipeline.extract import Flags, extract_article, extract_tables
+from pipeline.forking import Background, forked_pool
 from pipeline.paths import TABLES
 from pipeline.registry import load_registry
 from pipeline.tables import load_schema, render_csv
@@ -124,9 +123,21 @@ def test_a_forked_worker_lets_go_of_the_build_lock(tmp_path):
     lock = str((tmp_path / ".build" / "build.lock").resolve())
     with exclusive(tmp_path):
         assert lock in _open_files(None)
-        with ProcessPoolExecutor(1, mp_context=get_context("fork"), initializer=_init_forked_worker, initargs=(None, Flags(False, False))) as pool:
+        with forked_pool(1) as pool:
             in_worker = pool.submit(_open_files, None).result()
         assert lock not in in_worker
         with pytest.raises(BuildBusy):  # the parent still holds it
             with exclusive(tmp_path):
                 pass
+
+
+def _pid_and(value: int) -> tuple[int, int]:
+    return os.getpid(), value * 2
+
+
+def test_background_runs_in_a_child_and_inline_when_fork_is_unsafe(monkeypatch):
+    monkeypatch.setattr("pipeline.forking.fork_safe", lambda: True)  # earlier tests may leave threads
+    pid, doubled = Background(_pid_and, 21).result()
+    assert doubled == 42 and pid != os.getpid()
+    monkeypatch.setattr("pipeline.forking.fork_safe", lambda: False)
+    assert Background(_pid_and, 21).result() == (os.getpid(), 42)

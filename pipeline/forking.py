@@ -1,0 +1,79 @@
+"""Work in a forked child process, for the short jobs of one build.
+
+A forked child starts at once with everything this process has imported, where a
+spawned one imports it all again (~1-2 s with spaCy); so a build forks for the small
+jobs that can run beside its main work (a few articles to extract while the cache is
+read, frictionless's layer while pandera checks the rows). Only where it is safe: a
+fork copies just the calling thread, so not while other Python threads run, and not
+where the platform has no fork; then the job runs in this process instead.
+
+A forked child dies with its parent (Linux), and closes the build lock it inherited,
+so a child outliving a killed build neither waits forever nor keeps the checkout locked.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import sys
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
+
+
+def fork_safe() -> bool:
+    """Whether this process may fork: fork exists and no other Python thread runs."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _init_child(initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    from pipeline.build import forget_build_lock
+
+    _die_with_parent()
+    forget_build_lock()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def forked_pool(workers: int, initializer: Callable[..., None] | None = None, initargs: tuple = ()) -> ProcessPoolExecutor:
+    """A pool of `workers` forked processes (call only when `fork_safe()`)."""
+    return ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_init_child, initargs=(initializer, initargs))
+
+
+class Background:
+    """`fn(*args)` in a forked child, started now; `result()` waits for it. Where a
+    fork is not safe, or the child dies, the job runs in this process instead."""
+
+    def __init__(self, fn: Callable[..., T], *args: Any):
+        self._call = (fn, args)
+        self._pool: ProcessPoolExecutor | None = None
+        self._future: Future | None = None
+        if fork_safe():
+            self._pool = forked_pool(1)
+            self._future = self._pool.submit(fn, *args)
+
+    def result(self) -> Any:
+        fn, args = self._call
+        if self._future is None:
+            return fn(*args)
+        try:
+            return self._future.result()
+        except BrokenProcessPool:
+            return fn(*args)
+        finally:
+            assert self._pool is not None
+            self._pool.shutdown()
