@@ -30,7 +30,7 @@ from pipeline.corpus import Article, body_sha256
 from pipeline.extract import ArticleResult, Flags, Runner, extract_article
 from pipeline.registry import Registry
 
-FORMAT = 2  # bump when the file layout below changes
+FORMAT = 3  # bump when the file layout below changes
 
 
 @lru_cache(maxsize=1)
@@ -59,10 +59,13 @@ def article_key(article: Article, registry: Registry, flags: Flags) -> str:
 
 # --- JSON codec -------------------------------------------------------------------
 # Compact, as a build reads and writes one file per article: a dataclass is
-# {"@": "module:Class", "v": [its fields in order]}; sets, tuples, dates and dicts
-# whose keys are not plain strings are {"@set": [...]}, {"@tuple": [...]},
-# {"@date": "..."}, {"@dict": [[k, v], ...]}; other dicts, lists and scalars are
-# themselves. Reading rebuilds bottom-up in `json.loads`'s object hook.
+# {"@": "module:Class", "v": [its fields in order]}, and a list of two or more of one
+# class (an article's mentions, its events) is {"@rows": "module:Class", "v": [[fields
+# of one], ...]}, so reading builds them in one loop instead of one object-hook call
+# each; sets, tuples, dates and dicts whose keys are not plain strings are
+# {"@set": [...]}, {"@tuple": [...]}, {"@date": "..."}, {"@dict": [[k, v], ...]}; other
+# dicts, lists and scalars are themselves. Reading rebuilds bottom-up in
+# `json.loads`'s object hook.
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -73,6 +76,9 @@ def _encode(value: Any) -> Any:
     if kind in _SCALARS:
         return value
     if kind is list:
+        rows = _dataclass_fields(type(value[0])) if len(value) > 1 else None
+        if rows is not None and all(type(v) is type(value[0]) for v in value):
+            return {"@rows": rows[0], "v": [[_encode(getattr(v, f)) for f in rows[1]] for v in value]}
         return [_encode(v) for v in value]
     fields = _dataclass_fields(kind)
     if fields is not None:
@@ -126,6 +132,12 @@ def _decode_object(obj: dict[str, Any]) -> Any:
         if len(obj) != 2 or not isinstance(obj.get("v"), list):
             raise ValueError(f"not an encoded dataclass: {sorted(obj)}")
         return _dataclass(obj["@"])(*obj["v"])
+    if "@rows" in obj:
+        rows = obj.get("v")
+        if len(obj) != 2 or not isinstance(rows, list) or not all(type(row) is list for row in rows):
+            raise ValueError(f"not encoded rows: {sorted(obj)}")
+        cls = _dataclass(obj["@rows"])
+        return [cls(*row) for row in rows]
     tagged = [k for k in obj if k.startswith("@")]
     if not tagged:
         return obj

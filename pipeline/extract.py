@@ -69,7 +69,8 @@ class RecordingResolver(Resolver):
         self.calls: list[Call] = []
 
     def registry_entity(self, entity_id: str):
-        self.calls.append(("registry", entity_id))
+        if entity_id not in self.entities:  # a later call is a no-op, here and in a replay
+            self.calls.append(("registry", entity_id))
         return super().registry_entity(entity_id)
 
     def discovered(self, surface: str, kind: str, method: str, family: str | None = None, known_id: str | None = None) -> str:
