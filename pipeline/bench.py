@@ -47,10 +47,9 @@ def plan(articles: int, quick: bool, workers: int) -> Plan:
 
 def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, registry: Path | None) -> dict[str, Any]:
     """extract → stage → validate → publish into `root`, timing each step."""
-    from pipeline.build import extract_all, publish, stage
+    from pipeline.build import BuildError, extract_all, stage, validate_and_publish
     from pipeline.corpus import bodies, load_corpus
     from pipeline.executor import Settings
-    from pipeline.validate import validate_package
 
     if not (root / "schemas").exists():
         shutil.copytree(paths.SCHEMAS, root / "schemas")
@@ -63,11 +62,11 @@ def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, regis
     times["extract"] = time.perf_counter() - start
     staging, counts = stage(root, tables)
     mark = time.perf_counter()
-    report = validate_package(staging, bodies(articles))
+    try:
+        validate_and_publish(root, staging, bodies(articles))
+    except BuildError as err:
+        raise SystemExit(err.report.text()) from None
     times["validate"] = time.perf_counter() - mark
-    if not report.ok:
-        raise SystemExit(report.text())
-    publish(root, staging)
     times["total"] = time.perf_counter() - start
     return {
         "articles": len(articles),

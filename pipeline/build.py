@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Mapping
 
+from pipeline import validated
 from pipeline.allocation import allocates_in_bulk
 from pipeline.atomic import write_text
 from pipeline.corpus import Article, bodies, load_corpus
@@ -218,9 +219,17 @@ def _build(root: Path, corpus: Path, corrections: bool) -> BuildResult:
     _kill_point("extracted")
     staging, counts = stage(root, tables)
     _kill_point("staged")
-    report = validate_package(staging, bodies(articles))
+    report = validate_and_publish(root, staging, bodies(articles))
+    return BuildResult(root, counts, report)
+
+
+def validate_and_publish(root: Path, staging: Path, texts: Mapping[str, str]) -> Report:
+    """Validate the staged package (sparing the rows the last published one vouches
+    for, see `pipeline.validated`); publish it only when valid, and record that."""
+    report = validate_package(staging, texts, baseline=root)
     if not report.ok:
         shutil.rmtree(staging, ignore_errors=True)
         raise BuildError(report)
     publish(root, staging)
-    return BuildResult(root, counts, report)
+    validated.record(root, texts)
+    return report

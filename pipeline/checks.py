@@ -33,15 +33,21 @@ from pipeline.text import CLOSERS, ENDERS, split_sentences
 Frames = Mapping[str, pd.DataFrame]
 RowTest = Callable[[Frames], pd.Series]
 
-# (table, field, check name, message, needs bodies, test)
-_CHECKS: list[tuple[str, str, str, str, bool, Callable[..., pd.Series]]] = []
+# (table, field, check name, message, needs bodies, compares rows, test)
+_CHECKS: list[tuple[str, str, str, str, bool, bool, Callable[..., pd.Series]]] = []
 
 
-def check(table: str, field: str, name: str, message: str, needs_bodies: bool = False):
-    """Register a row-level check of `table` reported on `field`."""
+def check(table: str, field: str, name: str, message: str, needs_bodies: bool = False, compares_rows: bool = False):
+    """Register a row-level check of `table` reported on `field`.
+
+    By default a check's verdict on a row depends only on that row, its article's text
+    and its article's `sources` row, so incremental validation (`pipeline.validated`)
+    may skip rows it vouches for; `compares_rows`: it looks at other rows or tables
+    too (an id that must be used elsewhere), so it always runs on every row.
+    """
 
     def register(fn: Callable[..., pd.Series]) -> Callable[..., pd.Series]:
-        _CHECKS.append((table, field, name, message, needs_bodies, fn))
+        _CHECKS.append((table, field, name, message, needs_bodies, compares_rows, fn))
         return fn
 
     return register
@@ -124,7 +130,7 @@ def _type_prefix(t: Frames) -> pd.Series:
     )
 
 
-@check("entities", "entity_id", "has_mention", "entity has no mention in any article")
+@check("entities", "entity_id", "has_mention", "entity has no mention in any article", compares_rows=True)
 def _has_mention(t: Frames) -> pd.Series:
     return t["entities"]["entity_id"].isin(set(t["mentions"]["entity_id"].dropna()))
 
@@ -272,17 +278,17 @@ def _event_type_prefix(t: Frames) -> pd.Series:
     )
 
 
-@check("events", "event_id", "has_evidence", "event has no evidence row")
+@check("events", "event_id", "has_evidence", "event has no evidence row", compares_rows=True)
 def _has_evidence(t: Frames) -> pd.Series:
     return t["events"]["event_id"].isin(set(t["event_evidence"]["event_id"].dropna()))
 
 
-@check("events", "event_id", "has_participant", "event has no participant")
+@check("events", "event_id", "has_participant", "event has no participant", compares_rows=True)
 def _has_participant(t: Frames) -> pd.Series:
     return t["events"]["event_id"].isin(set(t["event_participants"]["event_id"].dropna()))
 
 
-@check("events", "event_id", "duplicate_event", "another event has the same type, date, amount and participants")
+@check("events", "event_id", "duplicate_event", "another event has the same type, date, amount and participants", compares_rows=True)
 def _duplicate_event(t: Frames) -> pd.Series:
     p = t["event_participants"]
     parts: dict[Any, list[str]] = defaultdict(list)
@@ -316,7 +322,7 @@ def _cited_sources(column: str) -> RowTest:
 
 
 for _column in ("developer_sources", "openness_sources", "license_sources", "release_sources"):
-    check("models", _column, "cited_source", f"names a source_id that is not in sources ({SOURCE_SEPARATOR!r}-separated)")(
+    check("models", _column, "cited_source", f"names a source_id that is not in sources ({SOURCE_SEPARATOR!r}-separated)", compares_rows=True)(
         _cited_sources(_column)
     )
 
@@ -382,20 +388,32 @@ def formula_cells(frame: pd.DataFrame, schema: Mapping) -> list[Finding]:
 # --- assembly --------------------------------------------------------------
 
 
+Checks = dict[str, dict[str, list[pa.Check]]]
+
+
 def semantic_checks(
-    typed: Frames, bodies: Mapping[str, str] | None
-) -> tuple[dict[str, dict[str, list[pa.Check]]], list[str]]:
-    """pandera checks by table and field, and the names of the checks skipped."""
-    by_table: dict[str, dict[str, list[pa.Check]]] = defaultdict(lambda: defaultdict(list))
+    typed: Frames, bodies: Mapping[str, str] | None, rows: Mapping[str, np.ndarray] | None = None
+) -> tuple[Checks, Checks, list[str]]:
+    """pandera checks by table and field: those on each row alone, those comparing rows,
+    and the names of the checks skipped.
+
+    `rows`: for the tables it names, the rows the row checks must look at (a boolean
+    mask; incremental validation); the others pass.
+    """
+    on_rows: Checks = defaultdict(lambda: defaultdict(list))
+    comparing: Checks = defaultdict(lambda: defaultdict(list))
     skipped: list[str] = []
-    for table, field, name, message, needs_bodies, fn in _CHECKS:
+    for table, field, name, message, needs_bodies, compares_rows, fn in _CHECKS:
         if table not in typed:
             continue
         if needs_bodies and bodies is None:
             skipped.append(f"{table}.{field}: {name}")
             continue
+        frames = typed
+        if not compares_rows and rows is not None and table in rows:
+            frames = {**typed, table: typed[table][rows[table]]}
         try:
-            result = fn(typed, bodies) if needs_bodies else fn(typed)
+            result = fn(frames, bodies) if needs_bodies else fn(frames)
         except (KeyError, AttributeError) as missing:  # a table or column the check needs is absent
             skipped.append(f"{table}.{field}: {name} (needs {missing})")
             continue
@@ -407,5 +425,5 @@ def semantic_checks(
             return result.reindex(series.index, fill_value=True)
 
         # ignore_na=False: an emptied cell (a bound, a currency) must still be checked
-        by_table[table][field].append(pa.Check(passes, name=name, error=message, ignore_na=False))
-    return by_table, skipped
+        (comparing if compares_rows else on_rows)[table][field].append(pa.Check(passes, name=name, error=message, ignore_na=False))
+    return on_rows, comparing, skipped

@@ -56,13 +56,15 @@ def forked_pool(workers: int, initializer: Callable[..., None] | None = None, in
 
 class Background:
     """`fn(*args)` in a forked child, started now; `result()` waits for it. Where a
-    fork is not safe, or the child dies, the job runs in this process instead."""
+    fork is not safe, or the child dies, or `worth_it` is false (a fork and a pool
+    cost ~0.1 s, and the child imports what this process has not), the job runs in
+    this process instead, when its result is asked for."""
 
-    def __init__(self, fn: Callable[..., T], *args: Any):
+    def __init__(self, fn: Callable[..., T], *args: Any, worth_it: bool = True):
         self._call = (fn, args)
         self._pool: ProcessPoolExecutor | None = None
         self._future: Future | None = None
-        if fork_safe():
+        if worth_it and fork_safe():
             self._pool = forked_pool(1)
             self._future = self._pool.submit(fn, *args)
 

@@ -248,21 +248,33 @@ def canonical_keys(frame: pd.DataFrame, schema: Mapping[str, Any]) -> pd.DataFra
     return out
 
 
+PARTS = ("all", "rows", "table")
+
+
 def dataframe_schema(
     name: str,
     schema: Mapping[str, Any],
     extra: Mapping[str, list[pa.Check]] | None = None,
+    part: str = "all",
 ) -> pa.DataFrameSchema:
-    """The pandera schema of one table; `extra` adds checks by field (foreign keys, text)."""
+    """The pandera schema of one table; `extra` adds checks by field (foreign keys, text).
+
+    `part`: "all" checks everything; "rows" only what looks at each row alone (types,
+    required, enum, pattern, ranges, lengths), "table" only what compares rows
+    (unique fields, the primary key): incremental validation runs "rows" on the rows
+    it has not seen and "table" on all of them.
+    """
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS}, not {part!r}")
     extra = extra or {}
     columns = {}
     for field in schema["fields"]:
         constraints = field.get("constraints", {})
         columns[field["name"]] = pa.Column(
             dtype=None,
-            checks=constraint_checks(field) + list(extra.get(field["name"], [])),
-            nullable=not constraints.get("required", False),
-            unique=bool(constraints.get("unique", False)),
+            checks=(constraint_checks(field) if part != "table" else []) + list(extra.get(field["name"], [])),
+            nullable=part == "table" or not constraints.get("required", False),
+            unique=part != "rows" and bool(constraints.get("unique", False)),
             required=True,
         )
     primary_key = schema.get("primaryKey") or []
@@ -271,6 +283,6 @@ def dataframe_schema(
         name=name,
         strict=True,
         ordered=True,
-        unique=primary_key if len(primary_key) > 1 else None,
+        unique=primary_key if len(primary_key) > 1 and part != "rows" else None,
         report_duplicates="all",
     )

@@ -50,6 +50,7 @@ from pipeline.corpus import CorpusError, read_bodies
 from pipeline.forking import Background
 from pipeline.paths import SCHEMAS, TABLES, path_problem
 from pipeline.schemas import canonical_keys, dataframe_schema, foreign_key_checks, typed_frame, untranslated
+from pipeline.validated import Known, known_rows
 
 UTF8_BOM = b"\xef\xbb\xbf"
 RESOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -57,6 +58,7 @@ RESOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 PROFILE_PREFIXES = ("https://datapackage.org/profiles/", "https://specs.frictionlessdata.io/schemas/")
 PROFILE_NAMES = {"data-package", "tabular-data-package", "data-resource", "tabular-data-resource"}
 ZIP_MAX_BYTES = 2 * 1024**3  # refuse zips that would unpack to more than this
+BACKGROUND_MIN_BYTES = 4 * 1024**2  # smaller packages: frictionless's layer runs inline
 # A record on one line whose every field is bare (no `"`) or fully quoted (`""` inside):
 # Python's csv and pyarrow read such lines alike.
 _FIELD = r'(?:[^",\n]*|"(?:[^"\n]|"")*")'
@@ -467,19 +469,26 @@ def _read_schemas(base: Path, meta: dict[str, Any]) -> tuple[dict[str, dict], li
     return schemas, problems, warnings
 
 
-def _read_frames(base: Path, meta: dict[str, Any], schemas: dict[str, dict]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """The tables with a readable schema as frames of strings, with the reading problems."""
+def _read_frames(
+    base: Path, meta: dict[str, Any], schemas: dict[str, dict]
+) -> tuple[dict[str, pd.DataFrame], dict[str, bytes], list[Problem]]:
+    """The tables with a readable schema as frames of strings, the bytes of those read
+    without a problem, and the reading problems."""
     frames: dict[str, pd.DataFrame] = {}
+    raws: dict[str, bytes] = {}
     problems: list[Problem] = []
     for resource in meta["resources"]:
         name = resource["name"]
         if name not in schemas:
             continue
-        frame, found = read_csv_strict(name, (base / resource["path"]).read_bytes())
+        raw = (base / resource["path"]).read_bytes()
+        frame, found = read_csv_strict(name, raw)
         problems.extend(found)
         if frame is not None:
             frames[name] = frame
-    return frames, problems
+            if not found:
+                raws[name] = raw
+    return frames, raws, problems
 
 
 def _is_table_schema(schema: Any) -> bool:
@@ -506,21 +515,48 @@ def _schema_drift(name: str, schema: dict[str, Any]) -> list[Problem]:
     ]
 
 
+def _rows_to_check(frames: dict[str, pd.DataFrame], schemas: dict[str, dict], known: Known | None, bodies: dict[str, str] | None) -> dict[str, np.ndarray]:
+    """For each table `known` vouches for: the rows its row checks must look at (those
+    not validated before, and those of articles whose text or `sources` row changed)."""
+    if known is None:
+        return {}
+    ids = frames["sources"]["source_id"] if "sources" in frames else None
+    unchanged = known.unchanged_sources(list(ids.to_numpy(dtype=object, na_value=None)), bodies) if ids is not None else frozenset()
+    rows = {}
+    for name, seen in known.rows.items():
+        frame = frames.get(name)
+        if frame is None or list(frame.columns) != [f["name"] for f in schemas[name]["fields"]] or len(seen) != len(frame):
+            continue  # header problems: the whole table is checked, and they are reported once
+        fresh = ~seen
+        if "source_id" in frame:
+            fresh |= ~frame["source_id"].isin(unchanged).to_numpy(dtype=bool)
+        rows[name] = fresh
+    return rows
+
+
 def _pandera_problems(
-    frames: dict[str, pd.DataFrame], schemas: dict[str, dict], bodies: dict[str, str] | None
+    frames: dict[str, pd.DataFrame], schemas: dict[str, dict], bodies: dict[str, str] | None, known: Known | None = None
 ) -> tuple[list[Problem], list[str]]:
     typed = {name: typed_frame(frame, schemas[name]) for name, frame in frames.items()}
-    extra, skipped = semantic_checks(typed, bodies)
+    rows = _rows_to_check(frames, schemas, known, bodies)
+    on_rows, comparing, skipped = semantic_checks(typed, bodies, rows)
     problems: list[Problem] = []
     for name, frame in frames.items():
-        checks = extra.get(name, {})
+        row_checks = on_rows.get(name, {})
+        table_checks = comparing.get(name, {})
         for child, fk_checks in foreign_key_checks(schemas[name], frames).items():
-            checks.setdefault(child, []).extend(fk_checks)
-        schema = dataframe_schema(name, schemas[name], checks)
-        try:
-            schema.validate(canonical_keys(frame, schemas[name]), lazy=True)
-        except pandera.errors.SchemaErrors as err:
-            problems.extend(_from_failure_cases(name, err.failure_cases, schema))
+            table_checks.setdefault(child, []).extend(fk_checks)
+        if name in rows:
+            parts = [("rows", row_checks, frame[rows[name]]), ("table", table_checks, frame)]
+        else:
+            merged = {f: [*row_checks.get(f, []), *table_checks.get(f, [])] for f in {*row_checks, *table_checks}}
+            parts = [("all", merged, frame)]
+        for part, checks, checked in parts:
+            schema = dataframe_schema(name, schemas[name], checks, part)
+            try:
+                schema.validate(canonical_keys(checked, schemas[name]), lazy=True)
+            except pandera.errors.SchemaErrors as err:
+                problems.extend(_from_failure_cases(name, err.failure_cases, schema))
         problems.extend(
             Problem("pandera", name, row, field_name, value, "sort_order", message)
             for row, field_name, value, message in unsorted_rows(frame, schemas[name])
@@ -569,7 +605,11 @@ def _from_failure_cases(table: str, cases: pd.DataFrame, schema) -> list[Problem
     return problems
 
 
-def _validate_descriptor(descriptor: Path, corpus: Path | Mapping[str, str] | None, label: str) -> Report:
+def _data_bytes(base: Path, meta: dict[str, Any]) -> int:
+    return sum((base / r["path"]).stat().st_size for r in meta["resources"] if (base / r["path"]).is_file())
+
+
+def _validate_descriptor(descriptor: Path, corpus: Path | Mapping[str, str] | None, label: str, baseline: Path | None = None) -> Report:
     report = Report(label)
     meta, problems = _descriptor_problems(descriptor)
     report.problems.extend(problems)
@@ -577,9 +617,13 @@ def _validate_descriptor(descriptor: Path, corpus: Path | Mapping[str, str] | No
         return report  # unsafe or incomplete: do not hand it to frictionless
     report.tables = [r["name"] for r in meta["resources"]]
     schemas, schema_problems, warnings = _read_schemas(descriptor.parent, meta)
-    # frictionless's layer reads no frame: it runs beside the reading and pandera
-    frictionless_layer = Background(_frictionless_problems, descriptor, rows_for_frictionless(meta, schemas))
-    frames, read_problems = _read_frames(descriptor.parent, meta, schemas)
+    # frictionless's layer reads no frame: on a large package it runs beside the reading and pandera
+    frictionless_layer = Background(
+        _frictionless_problems, descriptor, rows_for_frictionless(meta, schemas), worth_it=_data_bytes(descriptor.parent, meta) >= BACKGROUND_MIN_BYTES
+    )
+    frames, raws, read_problems = _read_frames(descriptor.parent, meta, schemas)
+    known = known_rows(baseline, meta, descriptor.parent, raws, {n: len(f) for n, f in frames.items()}) if baseline else None
+    del raws
     report.warnings.extend(warnings)
     bodies = None
     corpus_problems: list[Problem] = []
@@ -592,7 +636,7 @@ def _validate_descriptor(descriptor: Path, corpus: Path | Mapping[str, str] | No
             corpus_problems = [Problem("corpus", "sources", None, p.field, None, "corpus", str(p)) for p in err.problems]
     else:
         report.skipped.append(f"article text checks: no corpus folder at {corpus}")
-    pandera_found, skipped = _pandera_problems(frames, schemas, bodies)
+    pandera_found, skipped = _pandera_problems(frames, schemas, bodies, known)
     for found in (frictionless_layer.result(), schema_problems, read_problems, corpus_problems, pandera_found):
         report.problems.extend(found)
     report.skipped.extend(skipped)
@@ -605,10 +649,11 @@ def _validate_descriptor(descriptor: Path, corpus: Path | Mapping[str, str] | No
 
 
 @allocates_in_bulk
-def validate_package(path: Path, corpus: Path | Mapping[str, str] | None = None) -> Report:
+def validate_package(path: Path, corpus: Path | Mapping[str, str] | None = None, baseline: Path | None = None) -> Report:
     """Validate a package folder, descriptor or zip; `corpus` (the corpus folder, or
     the article bodies by source id when the caller has read them already) enables
-    the text checks."""
+    the text checks. `baseline`: a package folder whose record of a validation
+    (`pipeline.validated`) spares checking again the rows it vouches for."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() != ".json" and zipfile.is_zipfile(path):
         with tempfile.TemporaryDirectory(prefix="aoe-zip-") as tmp:
@@ -617,4 +662,4 @@ def validate_package(path: Path, corpus: Path | Mapping[str, str] | None = None)
                 return Report(str(path), problems)
             return _validate_descriptor(descriptor, corpus, str(path))
     descriptor = resolve_descriptor(path)
-    return _validate_descriptor(descriptor, corpus, str(descriptor))
+    return _validate_descriptor(descriptor, corpus, str(descriptor), baseline)

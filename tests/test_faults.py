@@ -21,7 +21,7 @@ from typing import Callable
 
 import pytest
 
-from pipeline import paths
+from pipeline import paths, validated
 from pipeline.corpus import load_corpus
 from pipeline.package import file_hash
 from pipeline.text import split_sentences
@@ -427,6 +427,30 @@ def test_fault_is_reported_with_table_row_and_field(package_copy: Path, case: Fa
     ]
     assert matches, f"expected {case.table} row {row} field {case.field} [{case.check}] '{case.says}' in:\n{report.text()}"
     assert report.package in report.text() and case.says in report.text()
+
+
+@pytest.fixture(scope="module")
+def recorded_baseline(tmp_path_factory) -> Path:
+    """The pristine package, recorded as validated (what a build validates against)."""
+    baseline = tmp_path_factory.mktemp("baseline")
+    for name in ("data", "schemas"):
+        shutil.copytree(paths.ROOT / name, baseline / name)
+    shutil.copy(paths.DATAPACKAGE, baseline / "datapackage.json")
+    validated.record(baseline, {a.source_id: a.body for a in load_corpus(paths.CORPUS)})
+    return baseline
+
+
+@pytest.mark.parametrize("case", FAULTS, ids=[c.key for c in FAULTS])
+def test_incremental_validation_reports_the_same(package_copy: Path, recorded_baseline: Path, case: Fault):
+    """Validated against the recorded pristine package, as a build validates against
+    the one it replaces, every fault is reported exactly as by a full validation."""
+    baseline = recorded_baseline
+    case.inject(package_copy)
+    corpus = package_copy / "corpus" if (package_copy / "corpus").is_dir() else paths.CORPUS
+    full = validate_package(package_copy / case.target, corpus)
+    incremental = validate_package(package_copy / case.target, corpus, baseline=baseline)
+    assert set(incremental.problems) == set(full.problems), incremental.text()
+    assert set(incremental.warnings) == set(full.warnings)
 
 
 def render_doc_table() -> str:

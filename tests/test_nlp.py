@@ -57,3 +57,24 @@ def test_pool_chunks_keep_order_and_feed_every_worker(articles):
     assert [a for chunk in chunked for a in chunk] == many
     assert max(map(len, chunked)) == CHUNK and len(chunked) >= 8
     assert [len(c) for c in pool_chunks(many[:6], workers=2)] == [1] * 6
+
+
+def test_ginza_without_its_string_table_gives_the_same_docs(articles):
+    """`nlp.ginza` skips loading the vocabulary's strings; every attribute the pipeline
+    reads (and the entities) must equal those of GiNZA loaded whole, as spacy.load gives it."""
+    import spacy
+
+    from pipeline.nlp import ginza
+
+    lines = [line for a in articles for line in a.body.split("\n") if line.strip()]
+
+    def seen(nlp) -> list:
+        return [
+            [(t.text, t.lemma_, t.pos_, t.tag_, t.dep_, t.head.i, str(t.morph), t.ent_iob_, t.ent_type_) for t in doc]
+            for doc in nlp.pipe(lines, batch_size=16)
+        ]
+
+    assert len(lines) > 50
+    ours = ginza()
+    assert len(ours.vocab.strings) < 100_000  # the string table was not read
+    assert seen(ours) == seen(spacy.load("ja_ginza"))

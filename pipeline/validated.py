@@ -1,0 +1,124 @@
+"""Which rows of a new package were validated already: incremental validation.
+
+After a build publishes a package that passed validation, it records what was checked
+in `.build/validated.json`: the sha256 of each published table and its schema, the
+sha256 of each article body, and a hash of the pipeline's code. When the next build
+validates its staged package against that record (the baseline), a row whose CSV
+line is byte-identical to a line of the table that was checked, under the same schema
+and code, needs none of the checks that look at that row alone again; checks that
+also read its article (offsets against the text, hashes) run again for the rows of
+articles whose text or `sources` row changed; and every check that compares rows
+(keys, foreign keys, sort order, every event evidenced, …) still runs on every row.
+
+A published table whose bytes no longer match the record (edited by hand, restored
+from elsewhere), another schema or other code: nothing of that table is known, and it
+is validated in full. The record is a speed-up only; deleting it is always safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from pipeline.atomic import write_text
+from pipeline.corpus import body_sha256
+from pipeline.paths import path_problem
+
+RECORD = Path(".build") / "validated.json"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the baseline vouches for in the package being validated."""
+
+    rows: dict[str, np.ndarray]  # table -> one bool per row: its line was validated before
+    bodies: Mapping[str, str]  # source id -> sha256 of the body it was validated against
+
+    def unchanged_sources(self, source_ids: Sequence[Any], bodies: Mapping[str, str] | None) -> frozenset[str]:
+        """Ids (of the `sources` rows given in order) whose row is a known line and whose
+        article hashes as recorded: their rows' text checks need not run again."""
+        known = self.rows.get("sources")
+        if bodies is None or known is None or len(known) != len(source_ids):
+            return frozenset()
+        return frozenset(
+            sid
+            for sid, seen in zip(source_ids, known)
+            if seen and sid in bodies and self.bodies.get(sid) == body_sha256(bodies[sid])
+        )
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _code() -> str:
+    from pipeline.cache import code_hash
+
+    return code_hash()
+
+
+def record(root: Path, bodies: Mapping[str, str]) -> None:
+    """Note the package published in `root` as validated, with the texts it was checked against."""
+    meta = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    tables = {
+        resource["name"]: {
+            "path": resource["path"],
+            "data": _sha256((root / resource["path"]).read_bytes()),
+            "schema": _sha256((root / resource["schema"]).read_bytes()),
+        }
+        for resource in meta["resources"]
+    }
+    content = {"format": FORMAT, "code": _code(), "tables": tables, "bodies": {k: body_sha256(v) for k, v in sorted(bodies.items())}}
+    write_text(root / RECORD, json.dumps(content, sort_keys=True) + "\n")
+
+
+def forget(root: Path) -> None:
+    """Drop the record (before the published files change)."""
+    (root / RECORD).unlink(missing_ok=True)
+
+
+def _load(root: Path) -> dict[str, Any] | None:
+    try:
+        content = json.loads((root / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(content, dict) or content.get("format") != FORMAT or content.get("code") != _code():
+        return None
+    if not isinstance(content.get("tables"), dict) or not isinstance(content.get("bodies"), dict):
+        return None
+    return content
+
+
+def known_rows(baseline: Path, meta: Mapping[str, Any], base: Path, raws: Mapping[str, bytes], row_counts: Mapping[str, int]) -> Known | None:
+    """The rows of the package in `base` (its descriptor `meta`, its files' bytes `raws`,
+    its frames' lengths `row_counts`) that `baseline`'s record vouches for; None when
+    it vouches for nothing."""
+    content = _load(baseline)
+    if content is None:
+        return None
+    rows: dict[str, np.ndarray] = {}
+    for resource in meta["resources"]:
+        name = resource["name"]
+        stamp = content["tables"].get(name)
+        raw = raws.get(name)
+        if not isinstance(stamp, dict) or raw is None or name not in row_counts or path_problem(stamp.get("path")):
+            continue
+        try:
+            before = (baseline / stamp["path"]).read_bytes()
+            same_schema = _sha256((base / resource["schema"]).read_bytes()) == stamp.get("schema")
+        except OSError:
+            continue
+        if not same_schema or _sha256(before) != stamp.get("data"):
+            continue
+        lines = raw.split(b"\n")
+        if lines[-1] != b"" or len(lines) - 2 != row_counts[name]:
+            continue  # not one record per line: every row is checked
+        seen = set(before.split(b"\n")[1:])
+        rows[name] = np.fromiter((line in seen for line in lines[1:-1]), dtype=bool, count=row_counts[name])
+    return Known(rows, content["bodies"]) if rows else None

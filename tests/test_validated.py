@@ -1,0 +1,111 @@
+"""Incremental validation: which rows a recorded baseline vouches for, and when it
+vouches for nothing. (That every fault is still reported with a baseline is tested
+for the whole fault table in test_faults.py.)"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import paths, validated
+from pipeline.validate import _pandera_problems, _rows_to_check, read_csv_strict, validate_package
+from pipeline.validated import known_rows
+
+
+def _known(package: Path, baseline: Path):
+    meta = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
+    raws = {r["name"]: (package / r["path"]).read_bytes() for r in meta["resources"]}
+    counts = {name: raw.count(b"\n") - 1 for name, raw in raws.items()}
+    return known_rows(baseline, meta, package, raws, counts)
+
+
+def _copy(package: Path, to: Path) -> Path:
+    shutil.copytree(package, to, ignore=shutil.ignore_patterns(".build"))
+    return to
+
+
+def test_an_unchanged_package_is_known_row_for_row(package_copy, bodies, tmp_path):
+    validated.record(package_copy, bodies)
+    staged = _copy(package_copy, tmp_path / "staged")
+    known = _known(staged, package_copy)
+    assert sorted(known.rows) == sorted(paths.TABLES)
+    assert all(mask.all() for mask in known.rows.values())
+    sources = pd.read_csv(staged / "data" / "sources.csv", dtype=str)["source_id"].tolist()
+    assert known.unchanged_sources(sources, bodies) == frozenset(bodies)
+
+
+def test_a_changed_row_and_a_changed_article_are_checked_again(package_copy, bodies, tmp_path):
+    validated.record(package_copy, bodies)
+    staged = _copy(package_copy, tmp_path / "staged")
+    mentions = staged / "data" / "mentions.csv"
+    lines = mentions.read_text(encoding="utf-8").split("\n")
+    lines[3] = lines[3].replace(",registry", ",curated")  # row 4 of the CSV
+    mentions.write_text("\n".join(lines), encoding="utf-8")
+    known = _known(staged, package_copy)
+    assert not known.rows["mentions"][2] and known.rows["mentions"].sum() == len(known.rows["mentions"]) - 1
+
+    edited = dict(bodies)
+    first = sorted(bodies)[0]
+    edited[first] = bodies[first] + "。"
+    frames = {name: read_csv_strict(name, (staged / "data" / f"{name}.csv").read_bytes())[0] for name in paths.TABLES}
+    schemas = {name: json.loads((staged / "schemas" / f"{name}.json").read_text(encoding="utf-8")) for name in paths.TABLES}
+    rows = _rows_to_check(frames, schemas, known, edited)
+    of_first = (frames["mentions"]["source_id"] == first).to_numpy()
+    assert rows["mentions"][of_first].all()  # the edited article's mentions: checked again
+    others = ~of_first
+    others[2] = False
+    assert not rows["mentions"][others].any()  # the rest: vouched for
+    problems, _ = _pandera_problems(frames, schemas, edited, known)
+    assert any(p.check == "text_hash" and p.table == "sources" for p in problems)
+
+
+def test_nothing_is_known_when_the_published_file_or_the_code_changed(package_copy, bodies, tmp_path, monkeypatch):
+    validated.record(package_copy, bodies)
+    staged = _copy(package_copy, tmp_path / "staged")
+    with open(package_copy / "data" / "events.csv", "a", encoding="utf-8") as handle:
+        handle.write("\n")  # the published file is no longer what was validated
+    assert "events" not in _known(staged, package_copy).rows
+    monkeypatch.setattr("pipeline.cache.code_hash", lambda: "other code")
+    assert _known(staged, package_copy) is None
+    validated.forget(package_copy)
+    monkeypatch.undo()
+    assert _known(staged, package_copy) is None
+
+
+def test_a_fault_in_a_vouched_for_table_edited_by_hand_is_still_found(package_copy, bodies, tmp_path):
+    """The published copy is edited with a bad value and the new package repeats it:
+    the record no longer matches the file, so the row is checked (and reported)."""
+    validated.record(package_copy, bodies)
+    path = package_copy / "data" / "events.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    rows[1][rows[0].index("date_precision")] = "decade"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    staged = _copy(package_copy, tmp_path / "staged")
+    full = validate_package(staged, bodies)
+    incremental = validate_package(staged, bodies, baseline=package_copy)
+    assert set(full.problems) == set(incremental.problems)
+    assert not incremental.ok
+
+
+def test_a_build_records_what_it_validated(tmp_path):
+    from pipeline.build import build
+
+    for name in ("schemas", "corpus", "curation"):
+        shutil.copytree(paths.ROOT / name, tmp_path / name)
+    shutil.copy(paths.DATAPACKAGE, tmp_path / "datapackage.json")
+    from pipeline.executor import Settings, using
+
+    with using(Settings(executor="local", progress=False, cache_dir=tmp_path / ".build" / "cache")):
+        build(tmp_path)
+    record = json.loads((tmp_path / validated.RECORD).read_text(encoding="utf-8"))
+    assert sorted(record["tables"]) == sorted(paths.TABLES)
+    known = _known(tmp_path, tmp_path)
+    assert all(np.asarray(mask).all() for mask in known.rows.values())
