@@ -63,6 +63,12 @@ def _per_row(frame: pd.DataFrame, results: Iterable[bool]) -> pd.Series:
     return pd.Series(np.fromiter(results, dtype=bool, count=len(frame)), index=frame.index)
 
 
+def _distinct(column: pd.Series) -> np.ndarray:
+    """The column's distinct present values (`unique` in C: a Python set of a million
+    cells costs 20x more), for `isin`."""
+    return column.dropna().unique()
+
+
 def _numbers(column: pd.Series) -> np.ndarray:
     """Cells as floats, missing (or not numeric) as NaN: offsets stay exact below 2**53."""
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
@@ -132,7 +138,7 @@ def _type_prefix(t: Frames) -> pd.Series:
 
 @check("entities", "entity_id", "has_mention", "entity has no mention in any article", compares_rows=True)
 def _has_mention(t: Frames) -> pd.Series:
-    return t["entities"]["entity_id"].isin(set(t["mentions"]["entity_id"].dropna()))
+    return t["entities"]["entity_id"].isin(_distinct(t["mentions"]["entity_id"]))
 
 
 # --- spans (mentions and evidence) ------------------------------------------
@@ -280,12 +286,12 @@ def _event_type_prefix(t: Frames) -> pd.Series:
 
 @check("events", "event_id", "has_evidence", "event has no evidence row", compares_rows=True)
 def _has_evidence(t: Frames) -> pd.Series:
-    return t["events"]["event_id"].isin(set(t["event_evidence"]["event_id"].dropna()))
+    return t["events"]["event_id"].isin(_distinct(t["event_evidence"]["event_id"]))
 
 
 @check("events", "event_id", "has_participant", "event has no participant", compares_rows=True)
 def _has_participant(t: Frames) -> pd.Series:
-    return t["events"]["event_id"].isin(set(t["event_participants"]["event_id"].dropna()))
+    return t["events"]["event_id"].isin(_distinct(t["event_participants"]["event_id"]))
 
 
 @check("events", "event_id", "duplicate_event", "another event has the same type, date, amount and participants", compares_rows=True)
