@@ -61,6 +61,7 @@ def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, regis
     tables = extract_all(articles, corrections=False, settings=settings)
     times["extract"] = time.perf_counter() - start
     staging, counts = stage(root, tables)
+    del tables  # as `build` does
     mark = time.perf_counter()
     try:
         validate_and_publish(root, staging, bodies(articles))

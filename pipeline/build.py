@@ -218,6 +218,7 @@ def _build(root: Path, corpus: Path, corrections: bool) -> BuildResult:
     tables = extract_all(articles, corrections)
     _kill_point("extracted")
     staging, counts = stage(root, tables)
+    del tables  # validation reads the staged files: the rows need not stay in memory
     _kill_point("staged")
     report = validate_and_publish(root, staging, bodies(articles))
     return BuildResult(root, counts, report)
