@@ -28,6 +28,7 @@ import pandera.pandas as pa
 
 from pipeline.corpus import body_sha256
 from pipeline.dates import parse_edtf
+from pipeline.schemas import isin
 from pipeline.text import CLOSERS, ENDERS, split_sentences
 
 Frames = Mapping[str, pd.DataFrame]
@@ -103,7 +104,7 @@ def _published_edtf(t: Frames) -> pd.Series:
 
 @check("sources", "source_id", "article_in_corpus", "no article with this id in the corpus", True)
 def _source_in_corpus(t: Frames, bodies: Mapping[str, str]) -> pd.Series:
-    return t["sources"]["source_id"].isin(list(bodies)) | t["sources"]["source_id"].isna()
+    return isin(t["sources"]["source_id"], bodies) | t["sources"]["source_id"].isna()
 
 
 @check("sources", "text_sha256", "text_hash", "does not match the sha256 of the corpus article", True)
@@ -138,7 +139,7 @@ def _type_prefix(t: Frames) -> pd.Series:
 
 @check("entities", "entity_id", "has_mention", "entity has no mention in any article", compares_rows=True)
 def _has_mention(t: Frames) -> pd.Series:
-    return t["entities"]["entity_id"].isin(_distinct(t["mentions"]["entity_id"]))
+    return isin(t["entities"]["entity_id"], _distinct(t["mentions"]["entity_id"]))
 
 
 # --- spans (mentions and evidence) ------------------------------------------
@@ -286,12 +287,12 @@ def _event_type_prefix(t: Frames) -> pd.Series:
 
 @check("events", "event_id", "has_evidence", "event has no evidence row", compares_rows=True)
 def _has_evidence(t: Frames) -> pd.Series:
-    return t["events"]["event_id"].isin(_distinct(t["event_evidence"]["event_id"]))
+    return isin(t["events"]["event_id"], _distinct(t["event_evidence"]["event_id"]))
 
 
 @check("events", "event_id", "has_participant", "event has no participant", compares_rows=True)
 def _has_participant(t: Frames) -> pd.Series:
-    return t["events"]["event_id"].isin(_distinct(t["event_participants"]["event_id"]))
+    return isin(t["events"]["event_id"], _distinct(t["event_participants"]["event_id"]))
 
 
 @check("events", "event_id", "duplicate_event", "another event has the same type, date, amount and participants", compares_rows=True)

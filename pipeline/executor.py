@@ -14,8 +14,12 @@ chunks and their results are in flight at once.
   pure-Python wheels of a few MB, no separate daemon, a scheduler address is all a
   remote run needs, and its futures behave like `concurrent.futures`.
 - `auto`: `process` when there are at least `POOL_MIN_ARTICLES` articles to extract
-  and more than one core, else `local` (starting workers that each load GiNZA costs
-  more than it saves on a handful of articles, e.g. an incremental build).
+  and more than one core; for fewer (an incremental build), one worker forked from
+  this process (`pipeline.forking`: it starts without importing anything again, and
+  loads GiNZA and extracts while this process reads the cache), or `local` where a
+  fork is not safe or there is one core.
+
+Runners start their work when called, not when their first result is asked for.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ has frictionless check those tables row by row, so nothing goes unchecked.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,17 @@ CONSTRAINTS = {
     "boolean": {"required", "enum"},
     "any": {"required"},
 }
+
+
+def isin(series: pd.Series, values: Iterable[Any]) -> pd.Series:
+    """`series.isin(values)`, in C for text columns: pandas 3 makes one pyarrow scalar
+    per value in Python (0.2 s per foreign-key check of a package of 2,000 articles)."""
+    values = list(values)
+    array = pyarrow.array(series, from_pandas=True) if isinstance(series.dtype, pd.StringDtype) else None
+    if array is None or not all(isinstance(v, str) for v in values):
+        return series.isin(values)
+    found = pyarrow.compute.is_in(array, value_set=pyarrow.array(values, type=array.type))
+    return pd.Series(found.fill_null(False).to_numpy(zero_copy_only=False), index=series.index, name=series.name)
 
 
 def _matches(series: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
@@ -128,7 +139,7 @@ def constraint_checks(field: Mapping[str, Any]) -> list[pa.Check]:
     checks = [c for c in [_type_check(field_type)] if c is not None]
     if "enum" in constraints:
         allowed = list(constraints["enum"])
-        checks.append(_on_typed(field_type, lambda s: s.isin(allowed), "enum", f"not one of {allowed}"))
+        checks.append(_on_typed(field_type, lambda s: isin(s, allowed), "enum", f"not one of {allowed}"))
     if "pattern" in constraints:
         regex = re.compile(constraints["pattern"])
         checks.append(_on_typed(field_type, lambda s: _fullmatch(s, regex), "pattern", f"does not match {constraints['pattern']}"))
@@ -167,7 +178,7 @@ def foreign_key_checks(
         known = set(parent[parent_field].dropna())
 
         def exists(series: pd.Series, known: set = known) -> pd.Series:
-            return series.isna() | series.isin(known)
+            return series.isna() | isin(series, known)
 
         checks.setdefault(child, []).append(
             pa.Check(exists, name=f"foreign_key:{resource}.{parent_field}", error=f"not found in {resource}.{parent_field}")

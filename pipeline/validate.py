@@ -49,7 +49,7 @@ from pipeline.checks import formula_cells, semantic_checks, unsorted_rows
 from pipeline.corpus import CorpusError, read_bodies
 from pipeline.forking import Background
 from pipeline.paths import SCHEMAS, TABLES, path_problem
-from pipeline.schemas import canonical_keys, dataframe_schema, foreign_key_checks, typed_frame, untranslated
+from pipeline.schemas import canonical_keys, dataframe_schema, foreign_key_checks, isin, typed_frame, untranslated
 from pipeline.validated import Known, known_rows
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -529,7 +529,7 @@ def _rows_to_check(frames: dict[str, pd.DataFrame], schemas: dict[str, dict], kn
             continue  # header problems: the whole table is checked, and they are reported once
         fresh = ~seen
         if "source_id" in frame:
-            fresh |= ~frame["source_id"].isin(unchanged).to_numpy(dtype=bool)
+            fresh |= ~isin(frame["source_id"], unchanged).to_numpy(dtype=bool)
         rows[name] = fresh
     return rows
 
