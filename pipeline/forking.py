@@ -79,3 +79,35 @@ class Background:
         finally:
             assert self._pool is not None
             self._pool.shutdown()
+
+
+class Beside:
+    """`fn(*args)` for its side effects (writing a file) in a forked child that
+    inherits the arguments as they are in memory: nothing is pickled, so a large
+    table costs nothing to hand over. `join()` waits and says whether it finished;
+    where a fork is not safe, `join()` says False at once and the caller does the
+    work itself."""
+
+    def __init__(self, fn: Callable[..., None], *args: Any):
+        self._process = None
+        if fork_safe():
+            self._process = get_context("fork").Process(target=_quietly, args=(fn, args), daemon=True)
+            self._process.start()
+
+    def join(self) -> bool:
+        if self._process is None:
+            return False
+        self._process.join()
+        return self._process.exitcode == 0
+
+
+def _quietly(fn: Callable[..., None], args: tuple) -> None:
+    """The child's whole life: a failure is an exit code (the parent then does the
+    work itself and reports any error), not a traceback printed twice."""
+    import os
+
+    _init_child(None, ())
+    try:
+        fn(*args)
+    except BaseException:
+        os._exit(1)

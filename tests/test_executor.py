@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from concurrent.futures import Future
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -25,7 +26,7 @@ from pipeline.executor import (
     run_process,
 )
 from pipeline.extract import Flags, extract_article, extract_tables
-from pipeline.forking import Background, forked_pool
+from pipeline.forking import Background, Beside, forked_pool
 from pipeline.paths import TABLES
 from pipeline.registry import load_registry
 from pipeline.tables import load_schema, render_csv
@@ -141,3 +142,35 @@ def test_background_runs_in_a_child_and_inline_when_fork_is_unsafe(monkeypatch):
     assert doubled == 42 and pid != os.getpid()
     monkeypatch.setattr("pipeline.forking.fork_safe", lambda: False)
     assert Background(_pid_and, 21).result() == (os.getpid(), 42)
+
+
+def _write(path, text: str) -> None:
+    Path(path).write_text(text, encoding="utf-8")
+
+
+def _fail(_path, _text) -> None:
+    raise OSError("disk full")
+
+
+def test_beside_runs_in_a_child_that_inherits_its_arguments(tmp_path, monkeypatch):
+    monkeypatch.setattr("pipeline.forking.fork_safe", lambda: True)
+    big = "x" * 1_000_000
+    assert Beside(_write, tmp_path / "a.txt", big).join() is True
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == big
+    assert Beside(_fail, tmp_path / "b.txt", big).join() is False  # the caller then does it itself
+    monkeypatch.setattr("pipeline.forking.fork_safe", lambda: False)
+    assert Beside(_write, tmp_path / "c.txt", big).join() is False and not (tmp_path / "c.txt").exists()
+
+
+def test_tables_written_beside_or_here_are_the_same_bytes(extracted, tmp_path, monkeypatch):
+    from pipeline import paths
+    from pipeline.build import write_tables
+
+    monkeypatch.setattr("pipeline.build.BESIDE_MIN_ROWS", 1)
+    monkeypatch.setattr("pipeline.forking.fork_safe", lambda: True)
+    beside = write_tables(tmp_path / "beside", extracted, paths.SCHEMAS)
+    monkeypatch.setattr("pipeline.forking.fork_safe", lambda: False)
+    here = write_tables(tmp_path / "here", extracted, paths.SCHEMAS)
+    assert beside == here
+    for name in TABLES:
+        assert (tmp_path / "beside" / f"{name}.csv").read_bytes() == (tmp_path / "here" / f"{name}.csv").read_bytes()
