@@ -220,10 +220,15 @@ def frictionless_once(package: Path) -> dict[str, Any]:
 # --- the whole run ----------------------------------------------------------------------
 
 
-def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run whose total time is the median (the lower one of an even count)."""
-    ordered = sorted(runs, key=lambda r: r["seconds"]["total"])
-    return ordered[(len(ordered) - 1) // 2]
+def _median_of(label: str, runs: list[dict[str, Any]], digits: int, echo: Echo) -> dict[str, Any]:
+    """The run whose total time is the median (the lower one of an even count); with
+    several runs, a line listing each and the median's throughput."""
+    median = sorted(runs, key=lambda r: r["seconds"]["total"])[(len(runs) - 1) // 2]
+    if len(runs) > 1:
+        times = ", ".join(f"{r['seconds']['total']:.{digits}f} s" for r in runs)
+        total = median["seconds"]["total"]
+        echo(f"{label}, {len(runs)} runs: {times}; median {total:.{digits}f} s = {_rate(median['chars'], total)}")
+    return median
 
 
 def _rate(chars: float, seconds: float) -> str:
@@ -277,13 +282,7 @@ def run(workdir: Path, p: Plan, seed: int, echo: Echo) -> dict[str, Any]:
     for i in range(2, p.repeats + 1):
         repeated.append(_build(workdir / f"root-{p.articles}-run{i}", corpora[p.articles], workdir / f"cache-{p.articles}-run{i}", p.workers))
         rebuilds.append(rebuild(i))
-    full = _median_run(repeated)
-    if p.repeats > 1:
-        echo(
-            f"full build, {p.articles:,} articles, {p.repeats} runs: "
-            + ", ".join(f"{r['seconds']['total']:.1f} s" for r in repeated)
-            + f"; median {full['seconds']['total']:.1f} s = {_rate(full['chars'], full['seconds']['total'])}"
-        )
+    full = _median_of(f"full build, {p.articles:,} articles", repeated, 1, echo)
     figures["builds"] = builds
     figures["full_build_runs"] = repeated
     full_rate = full["chars"] / full["seconds"]["total"]
@@ -311,13 +310,7 @@ def run(workdir: Path, p: Plan, seed: int, echo: Echo) -> dict[str, Any]:
         f" full build / bare SudachiPy = {full_rate / sudachi_rate:.3f}x (target 0.1x)"
     )
 
-    added = _median_run(rebuilds)
-    if p.repeats > 1:
-        echo(
-            f"incremental, one article added to {p.articles:,}, {p.repeats} runs: "
-            + ", ".join(f"{r['seconds']['total']:.2f} s" for r in rebuilds)
-            + f"; median {added['seconds']['total']:.2f} s"
-        )
+    added = _median_of(f"incremental, one article added to {p.articles:,}", rebuilds, 2, echo)
     small = min(p.sizes)
     registry = workdir / "registry-changed.yaml"
     registry.write_text(paths.CURATION.joinpath("registry.yaml").read_text(encoding="utf-8") + "# edited for the benchmark\n", encoding="utf-8")
