@@ -88,7 +88,8 @@ def extract(corpus_dir: Path, out_dir: Path, no_corrections: bool, **run: object
 @click.argument("path", type=click.Path(path_type=Path), default=paths.ROOT)
 @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=paths.CORPUS, show_default=True, help="Articles for the text checks; skipped when absent.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def validate(path: Path, corpus_dir: Path, fmt: str) -> None:
+@click.option("--progress/--no-progress", default=None, help="Progress bar for packages of 4 MB and more (default: on in a terminal, off in CI).")
+def validate(path: Path, corpus_dir: Path, fmt: str, progress: bool | None) -> None:
     """Validate a data package with frictionless and pandera.
 
     PATH is a datapackage.json or a folder holding one (default: this repository).
@@ -99,7 +100,7 @@ def validate(path: Path, corpus_dir: Path, fmt: str) -> None:
     """
     from pipeline.validate import validate_package
 
-    report = validate_package(path, corpus_dir if corpus_dir.is_dir() else None)
+    report = validate_package(path, corpus_dir if corpus_dir.is_dir() else None, progress=progress)
     click.echo(report.json() if fmt == "json" else report.text())
     sys.exit(0 if report.ok else 1)
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -42,6 +41,7 @@ from pipeline import paths
 from pipeline.corpus import Article
 from pipeline.extract import CHUNK, ArticleResult, Flags, Runner, chunks, extract_articles, run_local
 from pipeline.forking import fork_safe, forked_pool
+from pipeline.progress import bar, progress_on
 from pipeline.registry import Registry
 
 EXECUTORS = ("auto", "local", "process", "dask")
@@ -89,28 +89,12 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def progress_on(requested: bool | None) -> bool:
-    """A bar only where someone watches: asked for, or a terminal outside CI."""
-    if requested is not None:
-        return requested
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
 def with_progress(results: Iterable[ArticleResult], total: int, enabled: bool) -> Iterator[ArticleResult]:
-    """A tqdm bar on stderr counting articles (a no-op when disabled).
-
-    Without tqdm's monitor thread (it only warns about slow refreshes): a build forks
-    small jobs, which is safe only while no other thread runs (`pipeline.forking`).
-    """
-    from tqdm import tqdm
-
-    class Bar(tqdm):
-        monitor_interval = 0
-
-    with Bar(total=total, unit="article", desc="extract", disable=not enabled or total == 0, file=sys.stderr) as bar:
+    """A bar on stderr counting articles (a no-op when disabled)."""
+    with bar(total, "article", "extract", enabled) as shown:
         for result in results:
             yield result
-            bar.update(1)
+            shown.update(1)
 
 
 def ordered_window(items: list[T], submit: Callable[[T], Any], window: int) -> Iterator[Any]:

@@ -36,7 +36,7 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Collection, Iterator, Mapping
+from typing import Any, Callable, Collection, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,7 @@ from pipeline.checks import formula_cells, semantic_checks, unsorted_rows
 from pipeline.corpus import CorpusError, read_bodies
 from pipeline.forking import Background
 from pipeline.paths import SCHEMAS, TABLES, path_problem
+from pipeline.progress import bar, progress_on
 from pipeline.schemas import canonical_keys, dataframe_schema, foreign_key_checks, isin, typed_frame, untranslated
 from pipeline.validated import Known, known_rows
 
@@ -58,7 +59,7 @@ RESOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 PROFILE_PREFIXES = ("https://datapackage.org/profiles/", "https://specs.frictionlessdata.io/schemas/")
 PROFILE_NAMES = {"data-package", "tabular-data-package", "data-resource", "tabular-data-resource"}
 ZIP_MAX_BYTES = 2 * 1024**3  # refuse zips that would unpack to more than this
-BACKGROUND_MIN_BYTES = 4 * 1024**2  # smaller packages: frictionless's layer runs inline
+LARGE_PACKAGE_BYTES = 4 * 1024**2  # from here: frictionless's layer forks, a bar shows progress
 # A record on one line whose every field is bare (no `"`) or fully quoted (`""` inside):
 # Python's csv and pyarrow read such lines alike.
 _FIELD = r'(?:[^",\n]*|"(?:[^"\n]|"")*")'
@@ -470,10 +471,10 @@ def _read_schemas(base: Path, meta: dict[str, Any]) -> tuple[dict[str, dict], li
 
 
 def _read_frames(
-    base: Path, meta: dict[str, Any], schemas: dict[str, dict]
+    base: Path, meta: dict[str, Any], schemas: dict[str, dict], done: Callable[[int], Any] = lambda n: None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, bytes], list[Problem]]:
     """The tables with a readable schema as frames of strings, the bytes of those read
-    without a problem, and the reading problems."""
+    without a problem, and the reading problems; `done(1)` after each table."""
     frames: dict[str, pd.DataFrame] = {}
     raws: dict[str, bytes] = {}
     problems: list[Problem] = []
@@ -488,6 +489,7 @@ def _read_frames(
             frames[name] = frame
             if not found:
                 raws[name] = raw
+        done(1)
     return frames, raws, problems
 
 
@@ -535,7 +537,11 @@ def _rows_to_check(frames: dict[str, pd.DataFrame], schemas: dict[str, dict], kn
 
 
 def _pandera_problems(
-    frames: dict[str, pd.DataFrame], schemas: dict[str, dict], bodies: dict[str, str] | None, known: Known | None = None
+    frames: dict[str, pd.DataFrame],
+    schemas: dict[str, dict],
+    bodies: dict[str, str] | None,
+    known: Known | None = None,
+    done: Callable[[int], Any] = lambda n: None,
 ) -> tuple[list[Problem], list[str]]:
     typed = {name: typed_frame(frame, schemas[name]) for name, frame in frames.items()}
     rows = _rows_to_check(frames, schemas, known, bodies)
@@ -561,6 +567,7 @@ def _pandera_problems(
             Problem("pandera", name, row, field_name, value, "sort_order", message)
             for row, field_name, value, message in unsorted_rows(frame, schemas[name])
         )
+        done(1)
     return problems, skipped
 
 
@@ -609,7 +616,9 @@ def _data_bytes(base: Path, meta: dict[str, Any]) -> int:
     return sum((base / r["path"]).stat().st_size for r in meta["resources"] if (base / r["path"]).is_file())
 
 
-def _validate_descriptor(descriptor: Path, corpus: Path | Mapping[str, str] | None, label: str, baseline: Path | None = None) -> Report:
+def _validate_descriptor(
+    descriptor: Path, corpus: Path | Mapping[str, str] | None, label: str, baseline: Path | None = None, progress: bool | None = None
+) -> Report:
     report = Report(label)
     meta, problems = _descriptor_problems(descriptor)
     report.problems.extend(problems)
@@ -617,26 +626,26 @@ def _validate_descriptor(descriptor: Path, corpus: Path | Mapping[str, str] | No
         return report  # unsafe or incomplete: do not hand it to frictionless
     report.tables = [r["name"] for r in meta["resources"]]
     schemas, schema_problems, warnings = _read_schemas(descriptor.parent, meta)
+    large = _data_bytes(descriptor.parent, meta) >= LARGE_PACKAGE_BYTES
     # frictionless's layer reads no frame: on a large package it runs beside the reading and pandera
-    frictionless_layer = Background(
-        _frictionless_problems, descriptor, rows_for_frictionless(meta, schemas), worth_it=_data_bytes(descriptor.parent, meta) >= BACKGROUND_MIN_BYTES
-    )
-    frames, raws, read_problems = _read_frames(descriptor.parent, meta, schemas)
-    known = known_rows(baseline, meta, descriptor.parent, raws, {n: len(f) for n, f in frames.items()}) if baseline else None
-    del raws
-    report.warnings.extend(warnings)
-    bodies = None
-    corpus_problems: list[Problem] = []
-    if isinstance(corpus, Mapping):
-        bodies = dict(corpus)
-    elif corpus is not None and Path(corpus).is_dir():
-        try:
-            bodies = read_bodies(Path(corpus))
-        except CorpusError as err:
-            corpus_problems = [Problem("corpus", "sources", None, p.field, None, "corpus", str(p)) for p in err.problems]
-    else:
-        report.skipped.append(f"article text checks: no corpus folder at {corpus}")
-    pandera_found, skipped = _pandera_problems(frames, schemas, bodies, known)
+    frictionless_layer = Background(_frictionless_problems, descriptor, rows_for_frictionless(meta, schemas), worth_it=large)
+    with bar(2 * len(schemas), "step", "validate", large and progress_on(progress)) as shown:  # read, check: per table
+        frames, raws, read_problems = _read_frames(descriptor.parent, meta, schemas, shown.update)
+        known = known_rows(baseline, meta, descriptor.parent, raws, {n: len(f) for n, f in frames.items()}) if baseline else None
+        del raws
+        report.warnings.extend(warnings)
+        bodies = None
+        corpus_problems: list[Problem] = []
+        if isinstance(corpus, Mapping):
+            bodies = dict(corpus)
+        elif corpus is not None and Path(corpus).is_dir():
+            try:
+                bodies = read_bodies(Path(corpus))
+            except CorpusError as err:
+                corpus_problems = [Problem("corpus", "sources", None, p.field, None, "corpus", str(p)) for p in err.problems]
+        else:
+            report.skipped.append(f"article text checks: no corpus folder at {corpus}")
+        pandera_found, skipped = _pandera_problems(frames, schemas, bodies, known, shown.update)
     for found in (frictionless_layer.result(), schema_problems, read_problems, corpus_problems, pandera_found):
         report.problems.extend(found)
     report.skipped.extend(skipped)
@@ -649,17 +658,20 @@ def _validate_descriptor(descriptor: Path, corpus: Path | Mapping[str, str] | No
 
 
 @allocates_in_bulk
-def validate_package(path: Path, corpus: Path | Mapping[str, str] | None = None, baseline: Path | None = None) -> Report:
+def validate_package(
+    path: Path, corpus: Path | Mapping[str, str] | None = None, baseline: Path | None = None, progress: bool | None = None
+) -> Report:
     """Validate a package folder, descriptor or zip; `corpus` (the corpus folder, or
     the article bodies by source id when the caller has read them already) enables
     the text checks. `baseline`: a package folder whose record of a validation
-    (`pipeline.validated`) spares checking again the rows it vouches for."""
+    (`pipeline.validated`) spares checking again the rows it vouches for. `progress`:
+    a bar for packages of 4 MB and more (default: in a terminal outside CI)."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() != ".json" and zipfile.is_zipfile(path):
         with tempfile.TemporaryDirectory(prefix="aoe-zip-") as tmp:
             descriptor, problems = _unzip(path, Path(tmp))
             if descriptor is None:
                 return Report(str(path), problems)
-            return _validate_descriptor(descriptor, corpus, str(path))
+            return _validate_descriptor(descriptor, corpus, str(path), progress=progress)
     descriptor = resolve_descriptor(path)
-    return _validate_descriptor(descriptor, corpus, str(descriptor), baseline)
+    return _validate_descriptor(descriptor, corpus, str(descriptor), baseline, progress)

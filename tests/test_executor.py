@@ -22,11 +22,11 @@ from pipeline.executor import (
     auto_executor,
     make_runner,
     ordered_window,
-    progress_on,
     run_process,
 )
 from pipeline.extract import Flags, extract_article, extract_tables
 from pipeline.forking import Background, Beside, forked_pool
+from pipeline.progress import progress_on
 from pipeline.paths import TABLES
 from pipeline.registry import load_registry
 from pipeline.tables import load_schema, render_csv

@@ -82,3 +82,14 @@ def test_bodies_given_directly_check_the_text_like_the_corpus_folder(package_cop
     assert not by_bodies.ok and [p.check for p in by_bodies.problems] == [p.check for p in by_folder.problems]
     assert "span_text" in {p.check for p in by_bodies.problems}
     assert validate_package(package_copy, None).skipped
+
+
+def test_a_large_package_shows_a_validation_bar_only_when_asked(monkeypatch, capsys):
+    from pipeline import paths
+
+    monkeypatch.setattr("pipeline.validate.LARGE_PACKAGE_BYTES", 0)  # the committed package counts as large
+    assert validate_package(paths.ROOT, paths.CORPUS, progress=True).ok
+    shown = capsys.readouterr().err
+    assert "validate" in shown and "14/14" in shown  # each table read, then checked
+    assert validate_package(paths.ROOT, paths.CORPUS, progress=False).ok
+    assert capsys.readouterr().err == ""
