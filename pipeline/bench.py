@@ -220,14 +220,15 @@ def frictionless_once(package: Path) -> dict[str, Any]:
 # --- the whole run ----------------------------------------------------------------------
 
 
-def _median_of(label: str, runs: list[dict[str, Any]], digits: int, echo: Echo) -> dict[str, Any]:
+def _median_of(label: str, runs: list[dict[str, Any]], digits: int, echo: Echo, rate: bool = False) -> dict[str, Any]:
     """The run whose total time is the median (the lower one of an even count); with
-    several runs, a line listing each and the median's throughput."""
+    several runs, a line listing each (and the median's throughput, with `rate`)."""
     median = sorted(runs, key=lambda r: r["seconds"]["total"])[(len(runs) - 1) // 2]
     if len(runs) > 1:
         times = ", ".join(f"{r['seconds']['total']:.{digits}f} s" for r in runs)
         total = median["seconds"]["total"]
-        echo(f"{label}, {len(runs)} runs: {times}; median {total:.{digits}f} s = {_rate(median['chars'], total)}")
+        throughput = f" = {_rate(median['chars'], total)}" if rate else ""
+        echo(f"{label}, {len(runs)} runs: {times}; median {total:.{digits}f} s{throughput}")
     return median
 
 
@@ -282,7 +283,7 @@ def run(workdir: Path, p: Plan, seed: int, echo: Echo) -> dict[str, Any]:
     for i in range(2, p.repeats + 1):
         repeated.append(_build(workdir / f"root-{p.articles}-run{i}", corpora[p.articles], workdir / f"cache-{p.articles}-run{i}", p.workers))
         rebuilds.append(rebuild(i))
-    full = _median_of(f"full build, {p.articles:,} articles", repeated, 1, echo)
+    full = _median_of(f"full build, {p.articles:,} articles", repeated, 1, echo, rate=True)
     figures["builds"] = builds
     figures["full_build_runs"] = repeated
     full_rate = full["chars"] / full["seconds"]["total"]
