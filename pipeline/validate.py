@@ -522,7 +522,7 @@ def _rows_to_check(frames: dict[str, pd.DataFrame], schemas: dict[str, dict], kn
     not validated before, and those of articles whose text or `sources` row changed)."""
     if known is None:
         return {}
-    ids = frames["sources"]["source_id"] if "sources" in frames else None
+    ids = frames["sources"]["source_id"] if "source_id" in frames.get("sources", ()) else None
     unchanged = known.unchanged_sources(list(ids.to_numpy(dtype=object, na_value=None)), bodies) if ids is not None else frozenset()
     rows = {}
     for name, seen in known.rows.items():

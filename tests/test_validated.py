@@ -109,3 +109,17 @@ def test_a_build_records_what_it_validated(tmp_path):
     assert sorted(record["tables"]) == sorted(paths.TABLES)
     known = _known(tmp_path, tmp_path)
     assert all(np.asarray(mask).all() for mask in known.rows.values())
+
+
+def test_a_sources_table_without_its_id_column_is_reported_not_a_crash(package_copy, bodies, tmp_path):
+    validated.record(package_copy, bodies)
+    staged = _copy(package_copy, tmp_path / "staged")
+    path = staged / "data" / "sources.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([row[1:] for row in rows])  # source_id dropped
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    full = validate_package(staged, bodies)
+    incremental = validate_package(staged, bodies, baseline=package_copy)
+    assert not incremental.ok
+    assert set(incremental.problems) == set(full.problems)
