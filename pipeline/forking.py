@@ -2,8 +2,10 @@
 
 A forked child starts at once with everything this process has imported, where a
 spawned one imports it all again (~1-2 s with spaCy); so a build forks for the small
-jobs that can run beside its main work (a few articles to extract while the cache is
-read, frictionless's layer while pandera checks the rows). Only where it is safe: a
+jobs that can run beside its main work: a few articles to extract while the cache is
+read (`forked_pool`), frictionless's layer while pandera checks the rows (`Background`,
+which returns a result), the largest table written while the others are (`Beside`,
+which inherits a large argument instead of pickling it). Only where it is safe: a
 fork copies just the calling thread, so not while other Python threads run, and not
 where the platform has no fork; then the job runs in this process instead.
 
