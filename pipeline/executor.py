@@ -17,7 +17,7 @@ chunks and their results are in flight at once.
   and more than one core; for fewer (an incremental build), one worker forked from
   this process (`pipeline.forking`: it starts without importing anything again, and
   loads GiNZA and extracts while this process reads the cache), or `local` where a
-  fork is not safe or there is one core.
+  fork is not safe (other threads, not Linux) or there is one core.
 
 Runners start their work when called, not when their first result is asked for.
 """

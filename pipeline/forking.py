@@ -6,10 +6,11 @@ jobs that can run beside its main work: a few articles to extract while the cach
 read (`forked_pool`), frictionless's layer while pandera checks the rows (`Background`,
 which returns a result), the largest table written while the others are (`Beside`,
 which inherits a large argument instead of pickling it). Only where it is safe: a
-fork copies just the calling thread, so not while other Python threads run, and not
-where the platform has no fork; then the job runs in this process instead.
+fork copies just the calling thread, so not while other Python threads run, and only
+on Linux (on macOS a forked child of a process that used system frameworks may crash;
+Python spawns there by default); elsewhere the job runs in this process instead.
 
-A forked child dies with its parent (Linux), and closes the build lock it inherited,
+A forked child dies with its parent, and closes the build lock it inherited,
 so a child outliving a killed build neither waits forever nor keeps the checkout locked.
 """
 
@@ -28,8 +29,10 @@ T = TypeVar("T")
 
 
 def fork_safe() -> bool:
-    """Whether this process may fork: fork exists and no other Python thread runs."""
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    """Whether this process may fork: on Linux (elsewhere, macOS's system libraries for
+    one, a forked child of a process that used them may crash), with no other Python
+    thread running."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
 def _init_child(initializer: Callable[..., None] | None, initargs: tuple) -> None:

@@ -119,6 +119,19 @@ def test_a_forked_worker_lets_go_of_the_build_lock(tmp_path):
                 pass
 
 
+def test_forking_only_on_linux_with_no_other_thread(monkeypatch):
+    from pipeline.forking import fork_safe
+
+    monkeypatch.setattr("pipeline.forking.threading.active_count", lambda: 1)
+    monkeypatch.setattr("pipeline.forking.sys.platform", "linux")
+    assert fork_safe() is True
+    monkeypatch.setattr("pipeline.forking.sys.platform", "darwin")
+    assert fork_safe() is False
+    monkeypatch.setattr("pipeline.forking.sys.platform", "linux")
+    monkeypatch.setattr("pipeline.forking.threading.active_count", lambda: 2)
+    assert fork_safe() is False
+
+
 def _pid_and(value: int) -> tuple[int, int]:
     return os.getpid(), value * 2
 
