@@ -270,7 +270,6 @@ def run(workdir: Path, p: Plan, seed: int, echo: Echo) -> dict[str, Any]:
     shutil.copytree(workdir / f"root-{p.articles}", base / "root", symlinks=True)
     shutil.copytree(workdir / f"cache-{p.articles}", base / "cache")
 
-
     def rebuild(i: int) -> dict[str, Any]:
         """One article added, from a fresh copy of the n-article package and cache."""
         root, cache = workdir / f"incremental-{i}" / "root", workdir / f"incremental-{i}" / "cache"

@@ -2,8 +2,8 @@
 
 GiNZA (spaCy) costs ~1 s (0.6 s of it importing spaCy) and ~0.5 GB to load and parses
 a few thousand characters/s, so it is only loaded when a sentence needs it; SudachiPy
-alone tokenizes about a million characters/s here. Both ship their weights in their wheels: nothing is downloaded at run
-time.
+alone tokenizes about a million characters/s here. Both ship their weights in their
+wheels: nothing is downloaded at run time.
 """
 
 from __future__ import annotations

@@ -78,11 +78,6 @@ def record(root: Path, bodies: Mapping[str, str]) -> None:
     write_text(root / RECORD, json.dumps(content, sort_keys=True) + "\n")
 
 
-def forget(root: Path) -> None:
-    """Drop the record (before the published files change)."""
-    (root / RECORD).unlink(missing_ok=True)
-
-
 def _load(root: Path) -> dict[str, Any] | None:
     try:
         content = json.loads((root / RECORD).read_text(encoding="utf-8"))

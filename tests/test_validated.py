@@ -73,7 +73,7 @@ def test_nothing_is_known_when_the_published_file_or_the_code_changed(package_co
     assert "events" not in _known(staged, package_copy).rows
     monkeypatch.setattr("pipeline.cache.code_hash", lambda: "other code")
     assert _known(staged, package_copy) is None
-    validated.forget(package_copy)
+    (package_copy / validated.RECORD).unlink()
     monkeypatch.undo()
     assert _known(staged, package_copy) is None
 
