@@ -128,6 +128,19 @@ def _dataclass(name: str) -> type:
 
 
 def _decode_object(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:  # a tagged value (mostly a set of ids) or a plain one-key dict
+        ((tag, payload),) = obj.items()
+        if tag == "@set":
+            return _set(payload)
+        if tag == "@tuple":
+            return tuple(payload)
+        if tag == "@dict":
+            return {_hashable(k): v for k, v in payload}
+        if tag == "@date":
+            return datetime.date.fromisoformat(payload)
+        if tag.startswith("@"):
+            raise ValueError(f"unknown tag {tag!r}")
+        return obj
     if "@" in obj:
         if len(obj) != 2 or not isinstance(obj.get("v"), list):
             raise ValueError(f"not an encoded dataclass: {sorted(obj)}")
@@ -138,21 +151,16 @@ def _decode_object(obj: dict[str, Any]) -> Any:
             raise ValueError(f"not encoded rows: {sorted(obj)}")
         cls = _dataclass(obj["@rows"])
         return [cls(*row) for row in rows]
-    tagged = [k for k in obj if k.startswith("@")]
-    if not tagged:
-        return obj
-    if len(obj) != 1:
+    if any(k.startswith("@") for k in obj):
         raise ValueError(f"not an encoded value: {sorted(obj)}")
-    ((tag, payload),) = obj.items()
-    if tag == "@set":
-        return {_hashable(v) for v in payload}
-    if tag == "@tuple":
-        return tuple(payload)
-    if tag == "@dict":
-        return {_hashable(k): v for k, v in payload}
-    if tag == "@date":
-        return datetime.date.fromisoformat(payload)
-    raise ValueError(f"unknown tag {tag!r}")
+    return obj
+
+
+def _set(payload: list[Any]) -> set[Any]:
+    try:
+        return set(payload)
+    except TypeError:  # a list or dict among the members
+        raise ValueError("a set member or dict key must be hashable") from None
 
 
 def _hashable(value: Any) -> Any:

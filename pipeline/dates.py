@@ -60,7 +60,7 @@ import edtf
 PRECISIONS = ("day", "month", "season", "year", "decade", "unknown")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DateValue:
     """An EDTF date and the inclusive day range it strictly denotes."""
 

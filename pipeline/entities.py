@@ -33,7 +33,7 @@ from pipeline.text import Sentence, split_sentences
 METHOD_PRIORITY = {"registry": 0, "rule": 1, "ner": 2, "curated": 3}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mention:
     source_id: str
     start: int

@@ -86,7 +86,7 @@ class Span:
     type: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     type: str
     participants: dict[str, set[str]]
@@ -762,27 +762,53 @@ def _families(ids: set[str]) -> frozenset[str]:
     return frozenset(x.split("-", 1)[0] for x in ids)
 
 
-def _absorb(groups: list[Group], fits, seeks, key, hosts) -> list[Group]:
+def _objects(group: Group) -> frozenset[str]:
+    return frozenset(_role(group, "object"))
+
+
+def _related(a: frozenset[str], b: frozenset[str]) -> bool:
+    """The same models, or models of one family: what two reports of one release name
+    (a report naming no model is no one's)."""
+    return bool(a) and (a == b or _same_family(set(a), set(b)))
+
+
+def _absorb(groups: list[Group], fits, seeks, key, hosts, by_objects: bool = False) -> list[Group]:
     """Fold each group that `seeks` a home into the one group `fits` accepts (preferring
     one that shares an article with it); a group with no single home stays as it is.
     Candidates come from an index by `key`, equal for any two fitting groups, of the
     groups that `hosts` says `fits` could accept at all. Absorbing changes neither: a
-    home takes in only groups with its own key."""
-    index: dict[Any, list[int]] = defaultdict(list)
+    home takes in only groups with its own key. `by_objects`: `fits` accepts only
+    hosts whose objects are `_related` to the seeker's, so the index also files hosts
+    by their objects and tests that once per distinct set (hundreds of hosts share a
+    handful of sets)."""
+    index: dict[Any, dict[frozenset[str], list[int]]] = defaultdict(lambda: defaultdict(list))
     for position, group in enumerate(groups):
         if hosts(group):
-            index[key(group)].append(position)
+            index[key(group)][_objects(group) if by_objects else frozenset()].append(position)
     gone: set[int] = set()
     for position, group in enumerate(groups):
         if not seeks(group):
             continue
-        candidates = [p for p in index[key(group)] if p != position and p not in gone]
-        homes = [groups[p] for p in candidates if fits(group, groups[p]) and _dates_fit(group, groups[p])]
-        near = [g for g in homes if _sources(g) & _sources(group)]
+        mine = _objects(group) if by_objects else frozenset()
+        shelves = index[key(group)]
+        candidates = [
+            p
+            for shape, positions in shelves.items()
+            if not by_objects or _related(mine, shape)
+            for p in positions
+            if p != position and p not in gone
+        ]
+        homes = [p for p in candidates if fits(group, groups[p]) and _dates_fit(group, groups[p])]
+        near = [p for p in homes if _sources(groups[p]) & _sources(group)]
         home = near if near else homes
         if len(home) == 1:
-            home[0].extend(group)
+            (at,) = home
+            before = _objects(groups[at]) if by_objects else frozenset()
+            groups[at].extend(group)
             gone.add(position)
+            if by_objects and _objects(groups[at]) != before:  # it now names more models: refile it
+                shelves[before].remove(at)
+                shelves[_objects(groups[at])].append(at)
     return [g for p, g in enumerate(groups) if p not in gone]
 
 
@@ -857,10 +883,20 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
         return bool(_role(g, "agent"))
 
     groups = _absorb(
-        groups, _agentless_report, lambda g: not has_agent(g), lambda g: (g[0].type, _families(_role(g, "object"))), has_agent
+        groups,
+        _agentless_report,
+        lambda g: not has_agent(g),
+        lambda g: (g[0].type, _families(_role(g, "object"))),
+        has_agent,
+        by_objects=True,
     )
     groups = _absorb(
-        groups, _family_report, has_agent, lambda g: (g[0].type, frozenset(_role(g, "agent")), _families(_role(g, "object"))), has_agent
+        groups,
+        _family_report,
+        has_agent,
+        lambda g: (g[0].type, frozenset(_role(g, "agent")), _families(_role(g, "object"))),
+        has_agent,
+        by_objects=True,
     )
     groups = _absorb(
         groups,

@@ -156,7 +156,7 @@ def merge_results(
     """The tables from per-article results, given in the order of `sorted_articles`."""
     stats = stats if stats is not None else MergeStats()
     resolver = Resolver(registry)
-    mentions: list[Mention] = []
+    mentions: list[dict[str, Any]] = []  # rows at once: an article's Mention objects go with its result
     events: list[Event] = []
     statements: dict[str, dict[str, dict[str, set[str]]]] = {}
     for article, result in zip(sorted_articles(articles), results, strict=True):
@@ -168,20 +168,36 @@ def merge_results(
         else:
             replay(resolver, result.calls)
         stats.articles += 1
-        mentions.extend(result.mentions)
+        mentions.extend(mention_rows(result.mentions))
         events.extend(result.events)
         statements[article.source_id] = result.statements
     return _tables(articles, resolver, mentions, events, statements)
 
 
+def mention_rows(mentions: Iterable[Mention]) -> list[dict[str, Any]]:
+    """`mentions` rows of an article's resolved mentions."""
+    return [
+        {
+            "mention_id": mention_id(m.source_id, m.start, m.end),
+            "source_id": m.source_id,
+            "entity_id": m.entity_id,
+            "start": m.start,
+            "end": m.end,
+            "surface": m.surface,
+            "method": m.method,
+        }
+        for m in mentions
+    ]
+
+
 def _tables(
     articles: Sequence[Article],
     resolver: Resolver,
-    found: list[Mention],
+    mentions: list[dict[str, Any]],
     events: list[Event],
     statements: dict[str, dict[str, dict[str, set[str]]]],
 ) -> dict[str, list[dict[str, Any]]]:
-    mentioned = {m.entity_id for m in found}
+    mentioned = {row["entity_id"] for row in mentions}
     entities = [e for e in resolver.entities.values() if e.entity_id in mentioned]
     names = {e.entity_id: e.name for e in entities}
     merged = merge_events(events)
@@ -191,18 +207,7 @@ def _tables(
             {"entity_id": e.entity_id, "type": e.type, "name": e.name, "name_ja": e.name_ja or None, "method": e.method}
             for e in entities
         ],
-        "mentions": [
-            {
-                "mention_id": mention_id(m.source_id, m.start, m.end),
-                "source_id": m.source_id,
-                "entity_id": m.entity_id,
-                "start": m.start,
-                "end": m.end,
-                "surface": m.surface,
-                "method": m.method,
-            }
-            for m in found
-        ],
+        "mentions": mentions,
         **event_rows(merged, names),
         "models": model_rows([e.entity_id for e in entities if e.type == "model"], names, merged, statements),
     }

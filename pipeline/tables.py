@@ -71,6 +71,9 @@ def _sort_key(schema: Mapping[str, Any]):
     return key
 
 
+_PLAIN = (str, int)
+
+
 def render_csv(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> str:
     """The CSV text of a table: header from the schema, rows sorted by primary key."""
     names = field_names(schema)
@@ -81,7 +84,8 @@ def render_csv(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> 
     for row in sorted(rows, key=_sort_key(schema)):
         if not known.issuperset(row):
             raise ValueError(f"{schema.get('title', '?')}: columns not in the schema: {sorted(set(row) - known)}")
-        writer.writerow([format_value(row.get(name)) for name in names])
+        # csv writes str and int cells as format_value would: only the others go through it
+        writer.writerow([v if type(v) in _PLAIN else format_value(v) for v in map(row.get, names)])
     return buffer.getvalue()
 
 

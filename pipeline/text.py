@@ -17,7 +17,7 @@ CLOSERS = set(OPENERS.values())
 ENDERS = set("。！？")  # ASCII ? and ! also appear inside names (Yahoo!) and headlines
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sentence:
     start: int
     end: int

@@ -370,6 +370,12 @@ def _regular(text: str) -> bool:
     return '"' not in text or all(REGULAR_LINE.fullmatch(line) for line in text.split("\n") if '"' in line)
 
 
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # what `astype("str")` gives
+# Reading a package's tables, single-threaded, from the system allocator: arrow's
+# default pool (mimalloc) keeps what its reader threads freed, ~twice the frames' size.
+_POOL = pyarrow.system_memory_pool()
+
+
 def _read_regular(raw: bytes, text: str) -> pd.DataFrame | None:
     """The frame `csv.reader` would give, parsed by pyarrow; None when the file is not
     regular or not rectangular (the row-by-row reader then says where and why)."""
@@ -382,17 +388,19 @@ def _read_regular(raw: bytes, text: str) -> pd.DataFrame | None:
     try:
         table = pyarrow.csv.read_csv(
             io.BytesIO(raw),
-            read_options=pyarrow.csv.ReadOptions(column_names=header, skip_rows=1),
+            read_options=pyarrow.csv.ReadOptions(column_names=header, skip_rows=1, use_threads=False),
             parse_options=pyarrow.csv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pyarrow.csv.ConvertOptions(
                 column_types={name: pyarrow.string() for name in header}, null_values=[""], strings_can_be_null=True
             ),
+            memory_pool=_POOL,
         )
     except pyarrow.ArrowInvalid:
         return None
-    frame = table.to_pandas()
+    # straight into pandas' "str" dtype (arrow storage): no Python string per cell on the way
+    frame = table.to_pandas(types_mapper={pyarrow.string(): _STR}.get, memory_pool=_POOL)
     frame.index = pd.Index(np.arange(len(frame)), dtype="int64")
-    return frame.astype("str")
+    return frame
 
 
 # --- the layers ----------------------------------------------------------------
