@@ -5,8 +5,11 @@ each (surface rules only, no GiNZA, so they run in milliseconds)."""
 from __future__ import annotations
 
 from datetime import date
+from unittest.mock import patch
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.dates import parse_edtf
 from pipeline.events import choose_date, event_id
@@ -249,3 +252,65 @@ def test_announced_model_in_name_brackets_and_summary_keeps_name_case():
     assert e["date"] == "2024-05-13"
     (x,) = events_of("xAIは2024年3月17日、「Grok-1」の重みをオープンソースとして公開した。")
     assert x["summary"] == "xAI released Grok-1." and x["date"] == "2024-03-17"
+
+
+# --- merging: the indexed absorption equals trying every host ------------------------
+
+MODELS = ["model:gpt-oss", "model:gpt-oss-120b", "model:gpt-oss-20b", "model:llama", "model:llama-3", "organization:meta"]
+
+
+def _report(kind: str, source: str, start: int, agents: set[str], objects: set[str], year: int | None):
+    from pipeline.dates import UNKNOWN
+    from pipeline.events import Event
+    from pipeline.text import Sentence
+
+    date = parse_edtf(str(year)) if year else UNKNOWN
+    roles = {role: ids for role, ids in (("agent", agents), ("object", objects)) if ids}
+    return Event(kind, roles, date, str(year or ""), source, Sentence(start, start + 1, "x"), "surface", 0.5)
+
+
+def _merged(events, index_by_objects: bool = True) -> list[tuple]:
+    """merge_events's events (id, conflict, evidence); `index_by_objects=False`: as if
+    `_absorb` had no index by objects, every host of a key being tried."""
+    import pipeline.events as events_module
+
+    indexed = events_module._absorb
+
+    def plain(groups, fits, seeks, key, hosts, by_objects=False):
+        return indexed(groups, fits, seeks, key, hosts)
+
+    with patch.object(events_module, "_absorb", indexed if index_by_objects else plain):
+        merged = events_module.merge_events(events)
+    return [(m.event_id, m.date_conflict, [(e.source_id, e.sentence.start) for e in m.evidence]) for m in merged]
+
+
+def test_a_host_that_takes_in_a_family_member_is_found_by_its_new_models():
+    # OpenAI releases gpt-oss-20b; an agentless report of gpt-oss joins it (same family),
+    # so a later agentless report of gpt-oss-20b + gpt-oss-120b fits it only as it is now
+    events = [
+        _report("model_release", "a", 0, {"organization:openai"}, {"model:gpt-oss-20b"}, 2025),
+        _report("model_release", "a", 5, set(), {"model:gpt-oss"}, None),
+        _report("model_release", "b", 0, set(), {"model:gpt-oss-120b", "model:gpt-oss-20b"}, None),
+    ]
+    merged = _merged(events)
+    assert len(merged) == 1 and len(merged[0][2]) == 3
+    assert _merged(events, index_by_objects=False) == merged
+
+
+@settings(deadline=None, max_examples=150, database=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["model_release", "access_change", "partnership"]),
+            st.sampled_from(["a", "b", "c"]),
+            st.integers(0, 5),
+            st.sets(st.sampled_from(["organization:openai", "organization:meta"]), max_size=2),
+            st.sets(st.sampled_from(MODELS), max_size=3),
+            st.sampled_from([None, 2024, 2025]),
+        ),
+        max_size=14,
+    )
+)
+def test_merging_with_hosts_filed_by_objects_equals_trying_every_host(reports):
+    events = [_report(*r) for r in reports]
+    assert _merged(events) == _merged(events, index_by_objects=False)
