@@ -30,7 +30,7 @@ from pipeline.corpus import Article, body_sha256
 from pipeline.extract import ArticleResult, Flags, Runner, extract_article
 from pipeline.registry import Registry
 
-FORMAT = 3  # bump when the file layout below changes
+FORMAT = 4  # bump when the file layout below changes
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +60,7 @@ def article_key(article: Article, registry: Registry, flags: Flags) -> str:
 # --- JSON codec -------------------------------------------------------------------
 # Compact, as a build reads and writes one file per article: a dataclass is
 # {"@": "module:Class", "v": [its fields in order]}, and a list of two or more of one
-# class (an article's mentions, its events) is {"@rows": "module:Class", "v": [[fields
+# class (an article's events) is {"@rows": "module:Class", "v": [[fields
 # of one], ...]}, so reading builds them in one loop instead of one object-hook call
 # each; sets, tuples, dates and dicts whose keys are not plain strings are
 # {"@set": [...]}, {"@tuple": [...]}, {"@date": "..."}, {"@dict": [[k, v], ...]}; other

@@ -45,12 +45,17 @@ class Flags:
     parse: bool = True
 
 
+# The columns of `ArticleResult.mentions`, each row a list in this order: lists cost
+# the cache's reader nothing to rebuild, where objects would cost it one call each.
+MENTION_FIELDS = ("mention_id", "source_id", "entity_id", "start", "end", "surface", "method")
+
+
 @dataclass
 class ArticleResult:
     """One article's extraction, before cross-article resolution."""
 
     source_id: str
-    mentions: list[Mention]
+    mentions: list[list[Any]]  # the article's rows of the mentions table (MENTION_FIELDS)
     events: list[Event]
     statements: dict[str, dict[str, set[str]]]
     calls: list[Call] = field(default_factory=list)
@@ -91,7 +96,7 @@ def _article_steps(article: Article, registry: Registry, resolver: Resolver, fla
         "developer": stated_developers(article.body, typed),
         "openness": stated_openness(article.body, typed),
     }
-    return ArticleResult(article.source_id, found, events, statements)
+    return ArticleResult(article.source_id, mention_rows(found), events, statements)
 
 
 def extract_article(article: Article, registry: Registry, flags: Flags = Flags()) -> ArticleResult:
@@ -156,7 +161,7 @@ def merge_results(
     """The tables from per-article results, given in the order of `sorted_articles`."""
     stats = stats if stats is not None else MergeStats()
     resolver = Resolver(registry)
-    mentions: list[dict[str, Any]] = []  # rows at once: an article's Mention objects go with its result
+    mentions: list[dict[str, Any]] = []
     events: list[Event] = []
     statements: dict[str, dict[str, dict[str, set[str]]]] = {}
     for article, result in zip(sorted_articles(articles), results, strict=True):
@@ -168,26 +173,15 @@ def merge_results(
         else:
             replay(resolver, result.calls)
         stats.articles += 1
-        mentions.extend(mention_rows(result.mentions))
+        mentions.extend(dict(zip(MENTION_FIELDS, row)) for row in result.mentions)
         events.extend(result.events)
         statements[article.source_id] = result.statements
     return _tables(articles, resolver, mentions, events, statements)
 
 
-def mention_rows(mentions: Iterable[Mention]) -> list[dict[str, Any]]:
-    """`mentions` rows of an article's resolved mentions."""
-    return [
-        {
-            "mention_id": mention_id(m.source_id, m.start, m.end),
-            "source_id": m.source_id,
-            "entity_id": m.entity_id,
-            "start": m.start,
-            "end": m.end,
-            "surface": m.surface,
-            "method": m.method,
-        }
-        for m in mentions
-    ]
+def mention_rows(mentions: Iterable[Mention]) -> list[list[Any]]:
+    """An article's resolved mentions as rows of the mentions table (`MENTION_FIELDS`)."""
+    return [[mention_id(m.source_id, m.start, m.end), m.source_id, m.entity_id, m.start, m.end, m.surface, m.method] for m in mentions]
 
 
 def _tables(
