@@ -131,6 +131,9 @@ def test_regular_files_are_parsed_by_pyarrow_into_the_cells_csv_reader_gives():
         assert list(frame.columns) == records[0]
         assert cells(frame) == records[1:]
         assert list(frame.index) == list(range(len(records) - 1))
+        # the same frame as the row-by-row reader's (dtype "str", missing = NaN), cell for cell
+        expected = pd.DataFrame(records[1:], columns=records[0], dtype="str")
+        pd.testing.assert_frame_equal(frame, expected.mask(expected == ""))
 
 
 def test_irregular_files_go_row_by_row_and_keep_csv_reader_cells():
