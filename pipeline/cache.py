@@ -157,6 +157,8 @@ def _decode_object(obj: dict[str, Any]) -> Any:
 
 
 def _set(payload: list[Any]) -> set[Any]:
+    if not isinstance(payload, list):
+        raise ValueError("an encoded set holds a list of its members")
     try:
         return set(payload)
     except TypeError:  # a list or dict among the members

@@ -25,7 +25,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import AbstractSet, Any, Iterable, Sequence
 
 from pipeline.dates import UNKNOWN, DateMention, DateValue, find_dates
 from pipeline.entities import HONORIFICS
@@ -745,11 +745,11 @@ def _dates_fit(a: Group, b: Group) -> bool:
     )
 
 
-def _same_family(a: set[str], b: set[str]) -> bool:
+def _same_family(a: AbstractSet[str], b: AbstractSet[str]) -> bool:
     """Every model of one set is a model of the other or a member of its family
     (`model:gpt-oss` and `model:gpt-oss-120b`), and the sets differ."""
 
-    def covered(x: str, others: set[str]) -> bool:
+    def covered(x: str, others: AbstractSet[str]) -> bool:
         return any(x == y or x.startswith(y + "-") or y.startswith(x + "-") for y in others)
 
     return a != b and bool(a) and bool(b) and all(covered(x, b) for x in a) and all(covered(y, a) for y in b)
@@ -769,7 +769,7 @@ def _objects(group: Group) -> frozenset[str]:
 def _related(a: frozenset[str], b: frozenset[str]) -> bool:
     """The same models, or models of one family: what two reports of one release name
     (a report naming no model is no one's)."""
-    return bool(a) and (a == b or _same_family(set(a), set(b)))
+    return bool(a) and (a == b or _same_family(a, b))
 
 
 def _absorb(groups: list[Group], fits, seeks, key, hosts, by_objects: bool = False) -> list[Group]:

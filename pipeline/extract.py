@@ -181,7 +181,10 @@ def merge_results(
 
 def mention_rows(mentions: Iterable[Mention]) -> list[list[Any]]:
     """An article's resolved mentions as rows of the mentions table (`MENTION_FIELDS`)."""
-    return [[mention_id(m.source_id, m.start, m.end), m.source_id, m.entity_id, m.start, m.end, m.surface, m.method] for m in mentions]
+    return [
+        [mention_id(m.source_id, m.start, m.end), m.source_id, m.entity_id, m.start, m.end, m.surface, m.method]
+        for m in mentions
+    ]
 
 
 def _tables(

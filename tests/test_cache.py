@@ -57,6 +57,10 @@ def test_codec_refuses_what_it_did_not_write():
         '{"@": "cache:Cache", "v": ["/tmp"]}',  # a pipeline class, but no dataclass
         '{"@pickle": "x"}',
         '{"@set": [[1]]}',  # an unhashable member
+        '{"@set": "ab"}',  # members not in a list
+        '{"@set": [1], "x": 2}',  # a tag beside other keys
+        '{"@": "text:Sentence"}',  # a class without its fields
+        '{"@rows": "text:Sentence"}',
         '{"@": "text:Sentence", "v": [], "x": 1}',
     ):
         with pytest.raises(ValueError):
