@@ -56,6 +56,12 @@ def isin(series: pd.Series, values: Iterable[Any]) -> pd.Series:
     return pd.Series(found.fill_null(False).to_numpy(zero_copy_only=False), index=series.index, name=series.name)
 
 
+def distinct(column: pd.Series) -> Any:
+    """The column's distinct present values (`unique` in C: a Python set of a million
+    cells costs 20x more), for `isin`."""
+    return column.dropna().unique()
+
+
 def _matches(series: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
     return series.astype("string").str.fullmatch(pattern.pattern).fillna(False).astype(bool)
 
@@ -125,9 +131,9 @@ def _on_typed(field_type: str, test: Callable[[pd.Series], pd.Series], name: str
 def _fullmatch(series: pd.Series, regex: re.Pattern[str]) -> pd.Series:
     """Python `re` semantics (as frictionless); once per distinct value when values repeat."""
     values = series.astype(str)
-    distinct = values.unique()
-    if len(distinct) * 2 < len(values):
-        return values.map({value: regex.fullmatch(value) is not None for value in distinct})
+    unique = values.unique()
+    if len(unique) * 2 < len(values):
+        return values.map({value: regex.fullmatch(value) is not None for value in unique})
     matched = np.fromiter((regex.fullmatch(value) is not None for value in values.to_numpy(dtype=object)), dtype=bool, count=len(values))
     return pd.Series(matched, index=series.index)
 
@@ -175,9 +181,9 @@ def foreign_key_checks(
         parent = parents.get(resource)
         if parent is None or parent_field not in parent:
             continue
-        known = set(parent[parent_field].dropna())
+        known = distinct(parent[parent_field])
 
-        def exists(series: pd.Series, known: set = known) -> pd.Series:
+        def exists(series: pd.Series, known: Any = known) -> pd.Series:
             return series.isna() | isin(series, known)
 
         checks.setdefault(child, []).append(

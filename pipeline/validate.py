@@ -51,6 +51,7 @@ from pipeline.forking import Background
 from pipeline.paths import SCHEMAS, TABLES, path_problem
 from pipeline.progress import bar, progress_on
 from pipeline.schemas import canonical_keys, dataframe_schema, foreign_key_checks, isin, typed_frame, untranslated
+from pipeline.tables import field_names
 from pipeline.validated import Known, known_rows
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -535,7 +536,7 @@ def _rows_to_check(frames: dict[str, pd.DataFrame], schemas: dict[str, dict], kn
     rows = {}
     for name, seen in known.rows.items():
         frame = frames.get(name)
-        if frame is None or list(frame.columns) != [f["name"] for f in schemas[name]["fields"]] or len(seen) != len(frame):
+        if frame is None or list(frame.columns) != field_names(schemas[name]) or len(seen) != len(frame):
             continue  # header problems: the whole table is checked, and they are reported once
         fresh = ~seen
         if "source_id" in frame:
