@@ -78,3 +78,19 @@ def test_ginza_without_its_string_table_gives_the_same_docs(articles):
     ours = ginza()
     assert len(ours.vocab.strings) < 100_000  # the string table was not read
     assert seen(ours) == seen(spacy.load("ja_ginza"))
+
+
+def test_a_repeated_text_is_run_once_and_gets_the_doc_it_gets_alone():
+    from pipeline.nlp import NER, PARSE, ginza_docs
+
+    credit = "翻訳・編集協力:雨輝ITラボ(リーフレイン)"
+    other = "米OpenAIのサム・アルトマン氏は東京で新しいモデルを公開した。"
+    for components in (PARSE, NER):
+        docs = ginza_docs([credit, other, credit, credit], components)
+        assert len(docs) == 4 and docs[0] is docs[2] is docs[3] and docs[1] is not docs[0]
+        for doc, text in zip(docs, [credit, other, credit, credit]):
+            (alone,) = ginza_docs([text], components)
+            assert doc.text == text
+            assert [(t.text, t.dep_, t.head.i, t.pos_, t.ent_iob_, t.ent_type_) for t in doc] == [
+                (t.text, t.dep_, t.head.i, t.pos_, t.ent_iob_, t.ent_type_) for t in alone
+            ]
