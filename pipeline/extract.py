@@ -12,8 +12,9 @@ Two steps, so that the slow one can be cached and run in parallel:
    `Resolver`, exactly as a sequential run would have made those calls. A name an
    earlier article already gave another id (an alias linked there) would have resolved
    differently in a sequential run: such an article is re-extracted against the shared
-   resolver instead (rare: `MergeStats.reextracted` counts them), so the output is
-   byte-identical to a one-process, in-order run whatever the executor or cache.
+   resolver instead (rare: `MergeStats.reextracted` counts them; see `conflicts`), so
+   the output is byte-identical to a one-process, in-order run whatever the executor
+   or cache.
 """
 
 from __future__ import annotations
@@ -117,18 +118,26 @@ def extract_articles(articles: Sequence[Article], registry: Registry, flags: Fla
 def conflicts(resolver: Resolver, calls: Iterable[Call]) -> bool:
     """True when replaying `calls` on `resolver` would return other ids than logged.
 
-    Only an alias the shared resolver already holds can make a name resolve
-    differently; every other call returns the same id whatever came before.
+    Only `discovered` returns an id found through the aliases, so only it can differ:
+    a name the shared resolver already files under another id. The article's own
+    earlier calls file names too, and the replay files them as its private resolver
+    did, except where the shared one holds the name already (`link` keeps the first
+    id given to a name). A `link` itself returns nothing, and the mention it made
+    carries the id of the article's own entity (a family name refers to the person
+    named in full in the same article), so a link to a name another article holds
+    changes nothing unless a later `discovered` call of this article looks it up.
     """
+    own: dict[tuple[str, str], str] = {}  # names this replay would file, not held yet
     for call in calls:
         if call[0] == "discovered":
-            known = resolver.aliases.get(_alias_key(call[2], call[1]))
-            if known is not None and known != call[5]:
+            key = _alias_key(call[2], call[1])
+            known = resolver.aliases.get(key) or own.get(key)
+            if known is None:
+                own[key] = call[5]
+            elif known != call[5]:
                 return True
-        elif call[0] == "link":
-            known = resolver.aliases.get(call[3])
-            if known is not None and known != call[1]:
-                return True
+        elif call[0] == "link" and call[3] not in resolver.aliases:
+            own.setdefault(call[3], call[1])
     return False
 
 

@@ -2,10 +2,12 @@
 
 Real news at scale cannot be redistributed, so articles are assembled from the
 corpus's own lines: each takes runs of lines from the source articles, swaps registry
-names for other names of the same type (consistently within the article), shifts
-years, months and days, and rescales amounts. Every article is therefore different,
-still reads like the sources, and gives extraction the same kind of work (registry
-names, unknown names for the rules and NER, dated trigger sentences).
+names for other names of the same type and the people the registry does not know
+(a katakana full name and its family name + 氏) for made-up ones, consistently within
+the article, shifts years, months and days, and rescales amounts. Every article is
+therefore different, still reads like the sources, and gives extraction the same kind
+of work (registry names, new names for the rules and NER to find, dated trigger
+sentences), without the same quoted person in every other article.
 
 Deterministic: article `i` depends only on the seed, `i` and the sources, so the first
 500 articles of a 2,000-article corpus are the 500-article corpus, and generating
@@ -23,7 +25,7 @@ from typing import Iterator, Sequence
 
 from pipeline.atomic import write_text
 from pipeline.corpus import Article, body_sha256
-from pipeline.entities import registry_mentions
+from pipeline.entities import KATAKANA, registry_mentions
 from pipeline.registry import Registry
 from pipeline.text import split_sentences
 
@@ -31,6 +33,14 @@ MEAN_CHARS = 2_500  # 2,000 articles ≈ 5 million characters
 YEAR = re.compile(r"(?<![0-9０-９])([12][0-9]{3})(?=年)")
 MONTH = re.compile(r"(?<![0-9０-９])(1[0-2]|0?[1-9])(?=月)")
 DAY = re.compile(r"(?<![0-9０-９])(3[01]|[12][0-9]|0?[1-9])(?=日)")
+FULL_NAME = re.compile(f"([{KATAKANA}]{{2,}})・([{KATAKANA}]{{2,}})")
+# Made-up people swapped in for the ones the registry does not know (given × family:
+# 400 names, so the articles of one batch rarely quote the same person).
+GIVEN = ("ジョン", "マイケル", "サラ", "エミリー", "ロバート", "ジェームズ", "リサ", "アンナ", "トーマス", "ケビン",
+         "ローラ", "ポール", "ニーナ", "ダニエル", "ソフィア", "ピーター", "レイチェル", "アレックス", "カレン", "ブライアン")
+FAMILY = ("スミス", "ジョンソン", "ブラウン", "ミラー", "ウィルソン", "ムーア", "テイラー", "アンダーソン", "トンプソン",
+          "ハリス", "マーティン", "ガルシア", "クラーク", "ウォーカー", "ライト", "スコット", "ベイカー", "ネルソン",
+          "カーター", "ミッチェル")
 AMOUNT = re.compile(r"(?<![0-9０-９.])([0-9]+)(?=(?:兆|億|万)?(?:ドル|円|ユーロ|元)|%|人|社|件|倍)")
 
 
@@ -48,6 +58,14 @@ class Template:
     publisher: str
     year: int
     lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone the source articles name in full in katakana and the registry does not know."""
+
+    full: str
+    family: str
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,30 @@ def templates(articles: Sequence[Article], registry: Registry) -> list[Template]
     return found
 
 
+def unregistered_people(sources: Sequence[Template]) -> list[Person]:
+    """The katakana full names (X・Y) in the sources that are no registry name."""
+    found = {}
+    for template in sources:
+        for line in template.lines:
+            for m in FULL_NAME.finditer(line.text):
+                if not any(start < m.end() and m.start() < end for start, end, _ in line.names):
+                    found[m.group(0)] = Person(m.group(0), m.group(2))
+    return [found[name] for name in sorted(found)]
+
+
+def _renamed(text: str, people: dict[Person, tuple[str, str]]) -> str:
+    """The text with each swapped person's full name and family name + 氏 replaced
+    (in one pass, so that a name swapped in is never swapped again)."""
+    if not people:
+        return text
+    written = {}
+    for person, (given, family) in people.items():
+        written[person.full] = f"{given}・{family}"
+        written[f"{person.family}氏"] = f"{family}氏"
+    pattern = "|".join(re.escape(name) for name in sorted(written, key=len, reverse=True))
+    return re.sub(pattern, lambda m: written[m.group(0)], text)
+
+
 def replacements(registry: Registry) -> dict[str, list[tuple[str, str | None]]]:
     """Per entity type, the (Latin name, Japanese name) a swapped-in entity is written as."""
     pools: dict[str, list[tuple[str, str | None]]] = {}
@@ -104,7 +146,14 @@ def _shift(text: str, years: int, months: int, days: int, scale: float) -> str:
     return AMOUNT.sub(lambda m: str(max(1, round(int(m.group(1)) * scale))), text)
 
 
-def _article(index: int, rng: random.Random, sources: Sequence[Template], pools: dict[str, list[tuple[str, str | None]]], registry: Registry) -> Generated:
+def _article(
+    index: int,
+    rng: random.Random,
+    sources: Sequence[Template],
+    pools: dict[str, list[tuple[str, str | None]]],
+    people: Sequence[Person],
+    registry: Registry,
+) -> Generated:
     target = rng.randint(MEAN_CHARS // 2, MEAN_CHARS * 5 // 4)  # runs of lines overshoot it by ~400
     lines: list[Line] = []
     size = 0
@@ -122,9 +171,11 @@ def _article(index: int, rng: random.Random, sources: Sequence[Template], pools:
         pool = pools.get(registry.entries[entity].type, [])
         if pool and rng.random() < 0.6:
             swaps[entity] = rng.choice(pool)
+    named = [p for p in people if any(p.full in line.text or f"{p.family}氏" in line.text for line in lines)]
+    renames = {p: (rng.choice(GIVEN), family) for p, family in zip(named, rng.sample(FAMILY, len(named)))}
     years, months, days = rng.randint(-4, 1), rng.randrange(12), rng.randrange(28)
     scale = rng.choice((0.5, 0.8, 1.5, 2, 3, 7))
-    body = "\n".join(_shift(_rewrite(line, swaps), years, months, days, scale) for line in lines) + "\n"
+    body = "\n".join(_shift(_renamed(_rewrite(line, swaps), renames), years, months, days, scale) for line in lines) + "\n"
     published = f"{first.year + years:04d}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     title = body.split("\n", 1)[0][:80]
     return Generated(f"scale-{index:05d}", title, first.publisher, published, body)
@@ -134,11 +185,12 @@ def generate(articles: Sequence[Article], registry: Registry, count: int, seed: 
     """`count` distinct articles (no two bodies equal), deterministic given `seed`."""
     sources = templates(articles, registry)
     pools = replacements(registry)
+    people = unregistered_people(sources)
     seen: set[str] = set()
     for index in range(count):
         rng = random.Random(f"{seed}:{index}")
         while True:
-            article = _article(index, rng, sources, pools, registry)
+            article = _article(index, rng, sources, pools, people, registry)
             digest = body_sha256(article.body)
             if digest not in seen:
                 seen.add(digest)

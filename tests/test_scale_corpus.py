@@ -61,3 +61,20 @@ def test_written_corpus_passes_the_corpus_contract(tmp_path, articles, registry)
     assert chars == sum(len(a.body) for a in loaded)
     assert [a.source_id for a in loaded] == [f"scale-{i:05d}" for i in range(12)]
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_people_the_registry_does_not_know_are_renamed_in_each_article(articles, registry, sixty):
+    from pipeline.scale_corpus import FAMILY, GIVEN, templates, unregistered_people
+
+    people = unregistered_people(templates(articles, registry))
+    assert {"リアン・ジア", "デビッド・ニコルソン", "ローワン・カラン"} <= {p.full for p in people}
+    assert "マーク・ザッカーバーグ" not in {p.full for p in people}  # a registry name: swapped as such
+    for article in sixty:  # the sources' people never appear, by full name or by family name + 氏
+        assert not any(p.full in article.body or f"{p.family}氏" in article.body for p in people)
+    made_up = re.compile(f"(?:{'|'.join(GIVEN)})・(?:{'|'.join(FAMILY)})")
+    quoted = [set(made_up.findall(a.body)) for a in sixty]
+    assert sum(bool(names) for names in quoted) >= 30
+    assert len(set().union(*quoted)) >= 40  # not the same few people everywhere
+    for article, names in zip(sixty, quoted):  # one family name per person within an article
+        families = [name.split("・")[1] for name in names]
+        assert len(families) == len(set(families))
