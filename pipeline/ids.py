@@ -12,13 +12,40 @@ import unicodedata
 from functools import lru_cache
 
 _NON_SLUG = re.compile(r"[^a-z0-9.]+")
+# They pick a glyph (辻 with one dot or two), not a reading; pykakasi fails on them.
+_VARIATION_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 
 @lru_cache(maxsize=1)
-def _kakasi():  # imported lazily: only names without Latin letters need it
-    import pykakasi
+def _kakasi():
+    """pykakasi's converter, imported lazily (only names without Latin letters need it),
+    its 10 MB kanji dictionary read at the first kanji instead of at the start.
 
-    return pykakasi.kakasi()
+    Reading that dictionary is 0.5 s of a worker's start, and names in kana alone (リア
+    ン・ジア: most foreign names in Japanese news) never look in it; an incremental
+    build's one worker waits for it before its article's ids. The conversion is
+    pykakasi's own, unchanged (tested against `pykakasi.kakasi()` on kana, kanji and
+    mixed names)."""
+    from functools import cached_property
+
+    from pykakasi.kakasi import Kakasi
+    from pykakasi.kanji import Itaiji, JConv, Kanwa
+    from pykakasi.scripts import IConv
+
+    class KanjiOnFirstUse(JConv):
+        def __init__(self) -> None:  # JConv's, less reading Kanwa now
+            self._itaiji = Itaiji()
+
+        @cached_property
+        def _kanwa(self) -> Kanwa:
+            return Kanwa()
+
+    class LazyKakasi(Kakasi):
+        def __init__(self) -> None:  # Kakasi's, with the converter above
+            self._jconv = KanjiOnFirstUse()
+            self._iconv = IConv()
+
+    return LazyKakasi()
 
 
 def romanize(text: str) -> str:
@@ -52,7 +79,7 @@ def slug(name: str) -> str:
     """
     text = _fold_latin(unicodedata.normalize("NFKC", name).lower())
     if not text.isascii():
-        text = romanize(text).lower()
+        text = romanize(_VARIATION_SELECTORS.sub("", text)).lower()
     text = re.sub(r"-{2,}", "-", _NON_SLUG.sub("-", text).strip("-."))
     if not text:
         return "x-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]

@@ -21,7 +21,7 @@ from pipeline.tables import format_value, load_schema, read_table, render_csv, w
 
 ID_PATTERN = re.compile(load_schema("entities")["fields"][0]["constraints"]["pattern"])
 PROPS = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow], database=None)
-NAMES = st.text(max_size=30) | st.sampled_from(["Tülu 3", "Clément Delangue", "ß", "Ωmega", "サム・アルトマン", "ＧＰＴ－４", "Привет", "😀", "한국", "", "!!!"])
+NAMES = st.text(max_size=30) | st.sampled_from(["Tülu 3", "辻\U000e0100", "Clément Delangue", "ß", "Ωmega", "サム・アルトマン", "ＧＰＴ－４", "Привет", "😀", "한국", "", "!!!"])
 
 
 @PROPS
@@ -32,10 +32,49 @@ def test_slug_is_idempotent_and_a_valid_id(name):
     assert ID_PATTERN.fullmatch(entity_id("model", name)), entity_id("model", name)
 
 
+def test_a_variation_selector_picks_a_glyph_not_another_id():
+    """辻 with an ideographic variation selector (two-dot 辻) is the same name: pykakasi
+    fails on the selector, so it is dropped before romanizing."""
+    assert slug("辻\U000e0100") == slug("辻") == "tsuji"
+    assert slug("\U000e0100").startswith("x-") and slug("葛\ufe00城") == slug("葛城")
+
+
 def test_slug_folds_latin_accents():
     assert slug("Tülu 3") == "tulu-3"
     assert slug("Clément Delangue") == "clement-delangue"
     assert slug("Straße") == "strasse"
+
+
+JAPANESE = st.text(st.sampled_from("リアン・ジアデビッドニコルソンーァィゥェォッャュョヴ雨輝研究所東京大学田中太郎髙﨑辻あいうえおんゃっABC 1-"), max_size=14)
+
+
+@PROPS
+@given(JAPANESE | st.sampled_from(["リアン・ジア", "雨輝ITラボ", "東京大学", "髙橋", "レイチェル・クラーク", "ヴィクトール"]))
+def test_romanizing_is_pykakasis_own_conversion(text):
+    """`ids.romanize` reads pykakasi's kanji dictionary on first use rather than at
+    start; what it returns must be what the stock converter returns."""
+    import pykakasi
+
+    from pipeline.ids import romanize
+
+    assert romanize(text) == " ".join(part["hepburn"] for part in pykakasi.kakasi().convert(text))
+
+
+def test_names_in_kana_alone_never_read_the_kanji_dictionary():
+    import subprocess
+    import sys
+
+    probe = (
+        "from pykakasi.kanji import Kanwa\n"
+        "from pipeline.ids import romanize\n"
+        "assert romanize('レイチェル・クラーク') == 'reicheru・kuraaku', romanize('レイチェル・クラーク')\n"
+        "print(Kanwa._shared_state['_jisyo_table'] is None)\n"
+        "assert romanize('雨輝') == 'ame teru', romanize('雨輝')\n"
+        "print(Kanwa._shared_state['_jisyo_table'] is None)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False"]
 
 
 def field_values(field: dict) -> st.SearchStrategy:
