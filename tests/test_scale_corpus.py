@@ -78,3 +78,15 @@ def test_people_the_registry_does_not_know_are_renamed_in_each_article(articles,
     for article, names in zip(sixty, quoted):  # one family name per person within an article
         families = [name.split("・")[1] for name in names]
         assert len(families) == len(set(families))
+
+
+def test_the_bench_counts_the_sentences_a_batch_repeats(tmp_path, articles, registry):
+    """The bench says how much of the scale corpus GiNZA is spared by running a
+    repeated text once: the sources' lines recur; the two real articles share none."""
+    from pipeline.bench import repeated_sentences
+
+    write_corpus(tmp_path, generate(articles, registry, 40, seed=2))
+    scale = repeated_sentences(tmp_path, workers=2)
+    assert 0 < scale["distinct_within_batch"] < scale["sentences"]
+    real = repeated_sentences(articles[0].path.parent, workers=2)
+    assert real["distinct_within_batch"] == real["sentences"] > 50
