@@ -20,6 +20,7 @@ import datetime
 import hashlib
 import importlib
 import json
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -159,8 +160,8 @@ def _decode_object(obj: dict[str, Any]) -> Any:
 def _set(payload: list[Any]) -> set[Any]:
     if not isinstance(payload, list):
         raise ValueError("an encoded set holds a list of its members")
-    try:
-        return set(payload)
+    try:  # members are mostly entity ids, repeated across results: shared, not copied
+        return {sys.intern(v) if type(v) is str else v for v in payload}
     except TypeError:  # a list or dict among the members
         raise ValueError("a set member or dict key must be hashable") from None
 

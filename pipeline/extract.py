@@ -19,6 +19,7 @@ Two steps, so that the slow one can be cached and run in parallel:
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,10 +183,23 @@ def merge_results(
         else:
             replay(resolver, result.calls)
         stats.articles += 1
-        mentions.extend(dict(zip(MENTION_FIELDS, row)) for row in result.mentions)
+        mentions.extend(_mention_row(row) for row in result.mentions)
         events.extend(result.events)
         statements[article.source_id] = result.statements
     return _tables(articles, resolver, mentions, events, statements)
+
+
+# Where a mention row repeats a value of a few thousand (article, entity, method).
+_SHARED = tuple(MENTION_FIELDS.index(name) for name in ("source_id", "entity_id", "method"))
+
+
+def _mention_row(row: list[Any]) -> dict[str, Any]:
+    """A row of the mentions table from its list, the repeated values shared: read
+    from the cache, each is a string of its own (114,000 rows at 2,000 articles; ~20 MB
+    saved). Interning changes no value, so `row` is updated in place."""
+    for i in _SHARED:
+        row[i] = sys.intern(row[i])
+    return dict(zip(MENTION_FIELDS, row))
 
 
 def mention_rows(mentions: Iterable[Mention]) -> list[list[Any]]:
