@@ -120,25 +120,19 @@ def conflicts(resolver: Resolver, calls: Iterable[Call]) -> bool:
     """True when replaying `calls` on `resolver` would return other ids than logged.
 
     Only `discovered` returns an id found through the aliases, so only it can differ:
-    a name the shared resolver already files under another id. The article's own
-    earlier calls file names too, and the replay files them as its private resolver
-    did, except where the shared one holds the name already (`link` keeps the first
-    id given to a name). A `link` itself returns nothing, and the mention it made
-    carries the id of the article's own entity (a family name refers to the person
-    named in full in the same article), so a link to a name another article holds
-    changes nothing unless a later `discovered` call of this article looks it up.
+    when the shared resolver files the name under another id. A name it does not hold
+    resolves as in the article's private resolver (the replay files the article's own
+    names as that one did). A `link` returns nothing and keeps the first id given to a
+    name, and the mention it made carries the article's own entity (a family name
+    refers to the person named in full in the same article), so a link to a name
+    another article holds changes nothing; a later `discovered` call looking that name
+    up is caught by the first rule.
     """
-    own: dict[tuple[str, str], str] = {}  # names this replay would file, not held yet
     for call in calls:
         if call[0] == "discovered":
-            key = _alias_key(call[2], call[1])
-            known = resolver.aliases.get(key) or own.get(key)
-            if known is None:
-                own[key] = call[5]
-            elif known != call[5]:
+            known = resolver.aliases.get(_alias_key(call[2], call[1]))
+            if known is not None and known != call[5]:
                 return True
-        elif call[0] == "link" and call[3] not in resolver.aliases:
-            own.setdefault(call[3], call[1])
     return False
 
 

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.cache import Cache, article_key, dumps, loads
 from pipeline.corpus import Article
@@ -198,3 +200,34 @@ def test_replayed_scale_articles_equal_a_sequential_run(articles, registry, extr
     assert len(stats.reextracted) < 8
     _sequential(monkeypatch)
     assert csvs(replayed) == csvs(extract(scale))
+
+
+_LINES = st.sampled_from(
+    [
+        "研究機関Foo Research(FRX)は新しいモデルを作った。",
+        "研究機関Bar Labs(FRX)は新しいモデルを公開した。",
+        "FRX社は新しいモデルを作った。",
+        "調査会社Foo Researchのアナリスト、ロバート・スミス氏は語った。",
+        "Bar Labsの研究者、ソフィア・スミス氏は新しいモデルを作った。",
+        "スミス氏によると、重みも公開する。",
+        "アンナ・ミラー氏はFRXのモデルを評価した。",
+        "ミラー氏は「良いモデルだ」と語る。",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(st.lists(st.lists(_LINES, min_size=1, max_size=4), min_size=2, max_size=6))
+def test_replaying_any_articles_equals_a_sequential_run(registry, bodies):
+    """Aliases in brackets, family names and names found again, in any mix and order
+    of articles: the replayed merge gives the tables of re-extracting every article in
+    id order against one resolver."""
+    from unittest import mock
+
+    import pipeline.extract
+
+    articles = [_article(f"p{i}", "\n".join(lines) + "\n") for i, lines in enumerate(bodies)]
+    extract = functools.partial(extract_tables, registry=registry, **FAST)
+    replayed = csvs(extract(articles))
+    with mock.patch.object(pipeline.extract, "conflicts", lambda resolver, calls: True):
+        assert replayed == csvs(extract(articles))
