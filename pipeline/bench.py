@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pipeline import paths
+from pipeline.nlp import NO_SHARING
 
 Echo = Callable[[str], None]
 
@@ -82,16 +83,18 @@ def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, regis
     }
 
 
-def _subprocess(args: list[str]) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-m", "pipeline.bench", *args], capture_output=True, text=True, cwd=paths.ROOT)
+def _subprocess(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.bench", *args], capture_output=True, text=True, cwd=paths.ROOT, env={**os.environ, **(env or {})}
+    )
     if done.returncode != 0:
         raise RuntimeError(f"bench step {args[0]} failed:\n{done.stderr[-3000:]}{done.stdout[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _build(root: Path, corpus: Path, cache: Path, workers: int, registry: Path | None = None) -> dict[str, Any]:
+def _build(root: Path, corpus: Path, cache: Path, workers: int, registry: Path | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
     args = ["build", str(root), str(corpus), str(cache), str(workers)] + ([str(registry)] if registry else [])
-    return _subprocess(args)
+    return _subprocess(args, env)
 
 
 # --- bare passes on the same text ---------------------------------------------------------
@@ -144,6 +147,14 @@ def bare_sudachi(corpus: Path, runs: int = 3) -> dict[str, Any]:
             sudachi_tokens(line)
         times.append(time.perf_counter() - start)
     return {"chars": sum(map(len, lines)), "seconds": statistics.median(times), "runs": times}
+
+
+def _same_data(one: Path, other: Path) -> bool:
+    """Whether two built packages hold byte-identical tables."""
+    names = sorted(p.name for p in (one / "data").glob("*.csv"))
+    return names == sorted(p.name for p in (other / "data").glob("*.csv")) and all(
+        (one / "data" / n).read_bytes() == (other / "data" / n).read_bytes() for n in names
+    )
 
 
 def repeated_sentences(corpus: Path, workers: int) -> dict[str, Any]:
@@ -327,11 +338,16 @@ def run(workdir: Path, p: Plan, seed: int, echo: Echo) -> dict[str, Any]:
         f" full build / bare SudachiPy = {full_rate / sudachi_rate:.3f}x (target 0.1x)"
     )
     repeats = repeated_sentences(corpora[p.articles], p.workers)
-    figures["repeated_sentences"] = repeats
+    unshared = _build(workdir / f"root-{p.articles}-unshared", corpora[p.articles], workdir / f"cache-{p.articles}-unshared", p.workers, env={NO_SHARING: "1"})
+    unshared_rate = unshared["chars"] / unshared["seconds"]["total"]
+    unshared["same_tables"] = _same_data(workdir / f"root-{p.articles}-unshared", workdir / f"root-{p.articles}")
+    figures.update(repeated_sentences=repeats, full_build_unshared=unshared)
     echo(
-        f"sentences repeated within the 16-article batches GiNZA gets: {repeats['sentences'] - repeats['distinct_within_batch']:,}"
-        f" of {repeats['sentences']:,} ({1 - repeats['distinct_within_batch'] / repeats['sentences']:.0%}); GiNZA runs a repeated text"
-        " once, so on distinct text the build is slower and both ratios lower (README, \"Performance and scale\")"
+        f"sentences repeated within the batches GiNZA gets (up to 16 articles each): {repeats['sentences'] - repeats['distinct_within_batch']:,}"
+        f" of {repeats['sentences']:,} ({1 - repeats['distinct_within_batch'] / repeats['sentences']:.0%}), each run once; running"
+        f" every copy, as distinct text would need: full build {unshared['seconds']['total']:.1f} s = {_rate(unshared['chars'], unshared['seconds']['total'])},"
+        f" full build / bare GiNZA = {unshared_rate / ginza_rate:.2f}x, full build / bare SudachiPy = {unshared_rate / sudachi_rate:.3f}x"
+        f" ({'the same tables' if unshared['same_tables'] else 'OTHER TABLES: a bug'})"
     )
 
     added = _median_of(f"incremental, one article added to {p.articles:,}", rebuilds, 2, echo)

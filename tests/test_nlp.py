@@ -94,3 +94,13 @@ def test_a_repeated_text_is_run_once_and_gets_the_doc_it_gets_alone():
             assert [(t.text, t.dep_, t.head.i, t.pos_, t.ent_iob_, t.ent_type_) for t in doc] == [
                 (t.text, t.dep_, t.head.i, t.pos_, t.ent_iob_, t.ent_type_) for t in alone
             ]
+
+
+def test_the_bench_can_run_every_copy_of_a_repeated_text(monkeypatch):
+    from pipeline.nlp import NO_SHARING, PARSE, ginza_docs
+
+    credit = "翻訳・編集協力:雨輝ITラボ(リーフレイン)"
+    monkeypatch.setenv(NO_SHARING, "1")
+    first, second = ginza_docs([credit, credit], PARSE)
+    assert first is not second
+    assert [(t.text, t.dep_, t.head.i) for t in first] == [(t.text, t.dep_, t.head.i) for t in second]

@@ -90,3 +90,16 @@ def test_the_bench_counts_the_sentences_a_batch_repeats(tmp_path, articles, regi
     assert 0 < scale["distinct_within_batch"] < scale["sentences"]
     real = repeated_sentences(articles[0].path.parent, workers=2)
     assert real["distinct_within_batch"] == real["sentences"] > 50
+
+
+def test_the_bench_compares_two_builds_table_by_table(tmp_path):
+    from pipeline.bench import _same_data
+
+    for name in ("one", "two"):
+        (tmp_path / name / "data").mkdir(parents=True)
+        (tmp_path / name / "data" / "sources.csv").write_text("source_id\na\n", encoding="utf-8")
+    assert _same_data(tmp_path / "one", tmp_path / "two")
+    (tmp_path / "two" / "data" / "sources.csv").write_text("source_id\nb\n", encoding="utf-8")
+    assert not _same_data(tmp_path / "one", tmp_path / "two")
+    (tmp_path / "two" / "data" / "sources.csv").unlink()
+    assert not _same_data(tmp_path / "one", tmp_path / "two")
