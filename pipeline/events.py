@@ -766,6 +766,11 @@ def _objects(group: Group) -> frozenset[str]:
     return frozenset(_role(group, "object"))
 
 
+def _one_shelf(group: Group) -> frozenset[str]:
+    """Where `_absorb` files every host when it does not file them by their objects."""
+    return frozenset()
+
+
 def _related(a: frozenset[str], b: frozenset[str]) -> bool:
     """The same models, or models of one family: what two reports of one release name
     (a report naming no model is no one's)."""
@@ -781,15 +786,16 @@ def _absorb(groups: list[Group], fits, seeks, key, hosts, by_objects: bool = Fal
     hosts whose objects are `_related` to the seeker's, so the index also files hosts
     by their objects and tests that once per distinct set (hundreds of hosts share a
     handful of sets)."""
+    shelf = _objects if by_objects else _one_shelf
     index: dict[Any, dict[frozenset[str], list[int]]] = defaultdict(lambda: defaultdict(list))
     for position, group in enumerate(groups):
         if hosts(group):
-            index[key(group)][_objects(group) if by_objects else frozenset()].append(position)
+            index[key(group)][shelf(group)].append(position)
     gone: set[int] = set()
     for position, group in enumerate(groups):
         if not seeks(group):
             continue
-        mine = _objects(group) if by_objects else frozenset()
+        mine = shelf(group)
         shelves = index[key(group)]
         candidates = [
             p
@@ -803,12 +809,12 @@ def _absorb(groups: list[Group], fits, seeks, key, hosts, by_objects: bool = Fal
         home = near if near else homes
         if len(home) == 1:
             (at,) = home
-            before = _objects(groups[at]) if by_objects else frozenset()
+            before = shelf(groups[at])
             groups[at].extend(group)
             gone.add(position)
-            if by_objects and _objects(groups[at]) != before:  # it now names more models: refile it
+            if shelf(groups[at]) != before:  # it now names more models: refile it
                 shelves[before].remove(at)
-                shelves[_objects(groups[at])].append(at)
+                shelves[shelf(groups[at])].append(at)
     return [g for p, g in enumerate(groups) if p not in gone]
 
 

@@ -21,7 +21,7 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from pipeline.atomic import write_text
 from pipeline.corpus import Article, body_sha256
@@ -106,17 +106,17 @@ def unregistered_people(sources: Sequence[Template]) -> list[Person]:
     return [found[name] for name in sorted(found)]
 
 
-def _renamed(text: str, people: dict[Person, tuple[str, str]]) -> str:
-    """The text with each swapped person's full name and family name + 氏 replaced
+def _renamer(people: dict[Person, tuple[str, str]]) -> Callable[[str], str]:
+    """What replaces each swapped person's full name and family name + 氏 in a line
     (in one pass, so that a name swapped in is never swapped again)."""
     if not people:
-        return text
+        return lambda text: text
     written = {}
     for person, (given, family) in people.items():
         written[person.full] = f"{given}・{family}"
         written[f"{person.family}氏"] = f"{family}氏"
-    pattern = "|".join(re.escape(name) for name in sorted(written, key=len, reverse=True))
-    return re.sub(pattern, lambda m: written[m.group(0)], text)
+    pattern = re.compile("|".join(re.escape(name) for name in sorted(written, key=len, reverse=True)))
+    return lambda text: pattern.sub(lambda m: written[m.group(0)], text)
 
 
 def replacements(registry: Registry) -> dict[str, list[tuple[str, str | None]]]:
@@ -172,10 +172,10 @@ def _article(
         if pool and rng.random() < 0.6:
             swaps[entity] = rng.choice(pool)
     named = [p for p in people if any(p.full in line.text or f"{p.family}氏" in line.text for line in lines)]
-    renames = {p: (rng.choice(GIVEN), family) for p, family in zip(named, rng.sample(FAMILY, len(named)))}
+    renamed = _renamer({p: (rng.choice(GIVEN), family) for p, family in zip(named, rng.sample(FAMILY, len(named)))})
     years, months, days = rng.randint(-4, 1), rng.randrange(12), rng.randrange(28)
     scale = rng.choice((0.5, 0.8, 1.5, 2, 3, 7))
-    body = "\n".join(_shift(_renamed(_rewrite(line, swaps), renames), years, months, days, scale) for line in lines) + "\n"
+    body = "\n".join(_shift(renamed(_rewrite(line, swaps)), years, months, days, scale) for line in lines) + "\n"
     published = f"{first.year + years:04d}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     title = body.split("\n", 1)[0][:80]
     return Generated(f"scale-{index:05d}", title, first.publisher, published, body)

@@ -156,15 +156,18 @@ def test_a_name_aliased_by_an_earlier_article_resolves_as_in_sequence(extract):
     assert [m["entity_id"] for m in alone["mentions"]] == ["organization:frx"]
 
 
-def _sequential(monkeypatch):
-    """Make the merge re-extract every article against the shared resolver: what a
-    one-process run in id order does, the reference every replay must equal."""
+def _sequential():
+    """Make the merge re-extract every article against the shared resolver (within the
+    block): what a one-process run in id order does, the reference every replay must
+    equal."""
+    from unittest import mock
+
     import pipeline.extract
 
-    monkeypatch.setattr(pipeline.extract, "conflicts", lambda resolver, calls: True)
+    return mock.patch.object(pipeline.extract, "conflicts", lambda resolver, calls: True)
 
 
-def test_a_family_name_another_article_linked_is_replayed_not_reextracted(extract, monkeypatch):
+def test_a_family_name_another_article_linked_is_replayed_not_reextracted(extract):
     """Two Smiths: a links スミス to its person first; b's link of スミス to its own person
     is a no-op on the shared resolver, and b's スミス氏 still refers to b's person, so b
     is replayed from its log, with the tables a sequential run gives."""
@@ -177,11 +180,11 @@ def test_a_family_name_another_article_linked_is_replayed_not_reextracted(extrac
         ("a", "スミス", "person:robaato-sumisu"),
         ("b", "スミス", "person:sofia-sumisu"),
     }
-    _sequential(monkeypatch)
-    assert csvs(replayed) == csvs(extract([b, a]))
+    with _sequential():
+        assert csvs(replayed) == csvs(extract([b, a]))
 
 
-def test_replayed_scale_articles_equal_a_sequential_run(articles, registry, extract, monkeypatch):
+def test_replayed_scale_articles_equal_a_sequential_run(articles, registry, extract):
     """80 scale articles quoting made-up people (family names shared across articles,
     some names aliased by earlier articles): replaying the logs gives the tables of a
     one-process run in id order, re-extracting only where a name resolves otherwise."""
@@ -198,8 +201,8 @@ def test_replayed_scale_articles_equal_a_sequential_run(articles, registry, extr
             persons_by_family.setdefault(m["surface"], set()).add(m["entity_id"])
     assert any(len(ids) > 1 for ids in persons_by_family.values())  # one family name, several people
     assert len(stats.reextracted) < 8
-    _sequential(monkeypatch)
-    assert csvs(replayed) == csvs(extract(scale))
+    with _sequential():
+        assert csvs(replayed) == csvs(extract(scale))
 
 
 _LINES = st.sampled_from(
@@ -222,12 +225,8 @@ def test_replaying_any_articles_equals_a_sequential_run(registry, bodies):
     """Aliases in brackets, family names and names found again, in any mix and order
     of articles: the replayed merge gives the tables of re-extracting every article in
     id order against one resolver."""
-    from unittest import mock
-
-    import pipeline.extract
-
     articles = [_article(f"p{i}", "\n".join(lines) + "\n") for i, lines in enumerate(bodies)]
     extract = functools.partial(extract_tables, registry=registry, **FAST)
     replayed = csvs(extract(articles))
-    with mock.patch.object(pipeline.extract, "conflicts", lambda resolver, calls: True):
+    with _sequential():
         assert replayed == csvs(extract(articles))
