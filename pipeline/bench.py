@@ -53,16 +53,17 @@ def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, regis
     """extract → stage → validate → publish into `root`, timing each step."""
     from pipeline.build import BuildError, extract_all, stage, validate_and_publish
     from pipeline.corpus import bodies, load_corpus
-    from pipeline.executor import Settings
+    from pipeline.executor import Settings, standing_by
 
     if not (root / "schemas").exists():
         shutil.copytree(paths.SCHEMAS, root / "schemas")
     (root / ".build").mkdir(parents=True, exist_ok=True)
     times: dict[str, float] = {}
     start = time.perf_counter()
-    articles = load_corpus(corpus)
     settings = Settings("auto", workers, None, False, cache, registry)
-    tables = extract_all(articles, corrections=False, settings=settings)
+    with standing_by(settings):  # as `build` does
+        articles = load_corpus(corpus)
+        tables = extract_all(articles, corrections=False, settings=settings)
     times["extract"] = time.perf_counter() - start
     staging, counts = stage(root, tables)
     del tables  # as `build` does

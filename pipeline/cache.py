@@ -6,9 +6,8 @@ flags, the pipeline version and a hash of the pipeline's source files, so editin
 code, the registry or an article invalidates exactly the results it could change.
 
 Stored as JSON, not pickle: loading a pickle runs whatever code the file names, and a
-cache folder is easy to share or tamper with. The JSON codec below rebuilds only
-dataclasses defined in `pipeline` (plus sets, tuples and dates), so a hostile or
-corrupt file can at worst be ignored. Files are written to a temp file and renamed;
+cache folder is easy to share or tamper with. The JSON codec below rebuilds only the
+types `ArticleResult` declares, so a hostile or corrupt file can at worst be ignored. Files are written to a temp file and renamed;
 a file that cannot be read back (truncated, edited, from another key) counts as a
 miss and is rewritten. Deleting the folder is always safe.
 """
@@ -18,20 +17,24 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-import importlib
+import itertools
 import json
 import sys
+import types
+import typing
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
+
+import orjson
 
 import pipeline
-from pipeline.atomic import write_text
+from pipeline.atomic import write_bytes
 from pipeline.corpus import Article, body_sha256
 from pipeline.extract import ArticleResult, Flags, Runner, extract_article
 from pipeline.registry import Registry
 
-FORMAT = 4  # bump when the file layout below changes
+FORMAT = 6  # bump when the file layout below changes
 
 
 @lru_cache(maxsize=1)
@@ -59,125 +62,249 @@ def article_key(article: Article, registry: Registry, flags: Flags) -> str:
 
 
 # --- JSON codec -------------------------------------------------------------------
-# Compact, as a build reads and writes one file per article: a dataclass is
-# {"@": "module:Class", "v": [its fields in order]}, and a list of two or more of one
-# class (an article's events) is {"@rows": "module:Class", "v": [[fields
-# of one], ...]}, so reading builds them in one loop instead of one object-hook call
-# each; sets, tuples, dates and dicts whose keys are not plain strings are
-# {"@set": [...]}, {"@tuple": [...]}, {"@date": "..."}, {"@dict": [[k, v], ...]}; other
-# dicts, lists and scalars are themselves. Reading rebuilds bottom-up in
-# `json.loads`'s object hook.
-
-
-_SCALARS = (str, int, float, bool, type(None))
+# A value is written as the JSON its type gives: a dataclass as the list of its init
+# fields, a set as a sorted list, a tuple as a list, a date as ISO text, a dict with
+# string keys as an object and any other dict as a list of [key, value] pairs. The
+# file names no class: reading rebuilds each value from the type its field declares
+# (`typing.get_type_hints`), so nothing but the declared types can come out of it, and
+# a value of another shape is a ValueError. orjson parses a file in half the time of
+# the json module, which cannot be given the types (its object hook sees every dict).
 
 
 def _encode(value: Any) -> Any:
     kind = type(value)  # exact types first: this runs for every value of every result
     if kind in _SCALARS:
         return value
-    if kind is list:
-        rows = _dataclass_fields(type(value[0])) if len(value) > 1 else None
-        if rows is not None and all(type(v) is type(value[0]) for v in value):
-            return {"@rows": rows[0], "v": [[_encode(getattr(v, f)) for f in rows[1]] for v in value]}
+    if kind is list or kind is tuple:
         return [_encode(v) for v in value]
-    fields = _dataclass_fields(kind)
+    fields = _init_fields(kind)
     if fields is not None:
-        return {"@": fields[0], "v": [_encode(getattr(value, f)) for f in fields[1]]}
+        return [_encode(getattr(value, f)) for f in fields]
     if isinstance(value, (set, frozenset)):
-        items = [_encode(v) for v in value]
-        return {"@set": sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))}
-    if isinstance(value, tuple):
-        return {"@tuple": [_encode(v) for v in value]}
+        return sorted((_encode(v) for v in value), key=_order)
     if isinstance(value, dict):
-        if all(isinstance(k, str) and not k.startswith("@") for k in value):
+        if all(type(k) is str for k in value):
             return {k: _encode(v) for k, v in value.items()}
-        return {"@dict": [[_encode(k), _encode(v)] for k, v in value.items()]}
+        return [[_encode(k), _encode(v)] for k, v in value.items()]
     if isinstance(value, datetime.date):
-        return {"@date": value.isoformat()}
+        return value.isoformat()
     if isinstance(value, _SCALARS):  # subclasses (an IntEnum, a str subclass)
         return value
     raise TypeError(f"cannot cache a {kind.__name__}")
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _order(value: Any) -> Any:
+    """Set members in one order whatever their hashes: strings as themselves, the rest by their JSON."""
+    return (0, value, "") if type(value) is str else (1, "", json.dumps(value, sort_keys=True))
+
+
 @lru_cache(maxsize=None)
-def _dataclass_fields(kind: type) -> tuple[str, tuple[str, ...]] | None:
-    """("module:Class", its init fields) for a dataclass type, else None."""
+def _init_fields(kind: type) -> tuple[str, ...] | None:
     if not dataclasses.is_dataclass(kind):
         return None
-    fields = tuple(f.name for f in dataclasses.fields(kind) if f.init)
-    return f"{kind.__module__.removeprefix('pipeline.')}:{kind.__qualname__}", fields
+    return tuple(f.name for f in dataclasses.fields(kind) if f.init)
 
 
-def dumps(value: Any) -> str:
-    """JSON text of a result (dataclasses of `pipeline`, containers, dates, scalars)."""
-    return json.dumps(_encode(value), ensure_ascii=False, separators=(",", ":"))
+def dumps(value: Any) -> bytes:
+    """The JSON of a value (dataclasses, containers, dates, scalars), as UTF-8."""
+    return orjson.dumps(_encode(value))
 
 
-@lru_cache(maxsize=None)  # a few classes, asked for ~100 times per article
-def _dataclass(name: str) -> type:
-    module, _, qualname = name.partition(":")
-    if not module.isidentifier():
-        raise ValueError(f"refusing to build {name}: not a pipeline class")
+def loads(data: bytes | str, kind: Any) -> Any:
+    """The inverse of `dumps` for a value of type `kind`; ValueError on any other shape."""
+    decode = _decoder(kind)  # TypeError for a type it cannot read: a bug, not a bad file
     try:
-        cls = getattr(importlib.import_module(f"pipeline.{module}"), qualname)
-    except (ImportError, AttributeError):
-        raise ValueError(f"refusing to build {name}: not a pipeline class") from None
-    if not dataclasses.is_dataclass(cls):
-        raise ValueError(f"refusing to build {name}: not a dataclass")
-    return cls
+        return decode(orjson.loads(data))
+    except TypeError as err:  # a member that cannot be hashed or interned
+        raise ValueError(str(err)) from None
 
 
-def _decode_object(obj: dict[str, Any]) -> Any:
-    if len(obj) == 1:  # a tagged value (mostly a set of ids) or a plain one-key dict
-        ((tag, payload),) = obj.items()
-        if tag == "@set":
-            return _set(payload)
-        if tag == "@tuple":
-            return tuple(payload)
-        if tag == "@dict":
-            return {_hashable(k): v for k, v in payload}
-        if tag == "@date":
-            return datetime.date.fromisoformat(payload)
-        if tag.startswith("@"):
-            raise ValueError(f"unknown tag {tag!r}")
-        return obj
-    if "@" in obj:
-        if len(obj) != 2 or not isinstance(obj.get("v"), list):
-            raise ValueError(f"not an encoded dataclass: {sorted(obj)}")
-        return _dataclass(obj["@"])(*obj["v"])
-    if "@rows" in obj:
-        rows = obj.get("v")
-        if len(obj) != 2 or not isinstance(rows, list) or not all(type(row) is list for row in rows):
-            raise ValueError(f"not encoded rows: {sorted(obj)}")
-        cls = _dataclass(obj["@rows"])
-        return [cls(*row) for row in rows]
-    if any(k.startswith("@") for k in obj):
-        raise ValueError(f"not an encoded value: {sorted(obj)}")
-    return obj
+Decode = Callable[[Any], Any]
 
 
-def _set(payload: list[Any]) -> set[Any]:
-    if not isinstance(payload, list):
-        raise ValueError("an encoded set holds a list of its members")
-    try:  # members are mostly entity ids, repeated across results: shared, not copied
-        return {sys.intern(v) if type(v) is str else v for v in payload}
-    except TypeError:  # a list or dict among the members
-        raise ValueError("a set member or dict key must be hashable") from None
+def _fail(kind: Any, value: Any) -> ValueError:
+    return ValueError(f"expected {kind}, found {type(value).__name__}")
 
 
-def _hashable(value: Any) -> Any:
-    if isinstance(value, (list, dict)):
-        raise ValueError("a set member or dict key must be hashable")
+@lru_cache(maxsize=None)
+def _decoder(kind: Any) -> Decode:
+    """A function from parsed JSON to a value of `kind` (a type as annotated)."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if kind is Any:
+        return lambda value: value
+    if kind in _SCALARS:
+        return _scalar(kind)
+    if origin in (typing.Union, types.UnionType):
+        return _optional(kind, args)
+    if kind is tuple or origin is tuple:
+        return _tuple(kind, args)
+    if origin is list:
+        return _list(kind, _decoder(args[0]))
+    if origin in (set, frozenset):
+        return _set(kind, origin, _decoder(args[0]))
+    if origin is dict:
+        return _dict(kind, args[0], _decoder(args[0]), _decoder(args[1]))
+    if kind is datetime.date:
+        return _date
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return _dataclass(kind)
+    raise TypeError(f"cannot read a cached {kind}")
+
+
+def _allowed(kind: Any) -> tuple[type, ...] | None:
+    """The JSON types a scalar field may hold (`float`: ints too; `X | None`: None too),
+    or None for a field that is no scalar. Dataclass fields are checked inline: most
+    fields are scalars, and a call per field would cost more than the rest of a read."""
+    if kind in _SCALARS:
+        return (int, float) if kind is float else (kind,)
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        args = typing.get_args(kind)
+        inner = [a for a in args if a is not type(None)]
+        if len(args) == 2 and len(inner) == 1 and inner[0] in _SCALARS:
+            return (*_allowed(inner[0]), type(None))
+    return None
+
+
+def _scalar(kind: type) -> Decode:
+    allowed = _allowed(kind)
+
+    def decode(value: Any) -> Any:
+        if type(value) not in allowed:
+            raise _fail(kind, value)
+        return value
+
+    return decode
+
+
+def _optional(kind: Any, args: tuple) -> Decode:
+    others = [a for a in args if a is not type(None)]
+    if len(others) != 1 or len(args) != 2:
+        raise TypeError(f"cannot read a cached {kind}: only X | None unions")
+    inner = _decoder(others[0])
+    return lambda value: None if value is None else inner(value)
+
+
+def _frozen(value: Any) -> tuple:
+    """A bare `tuple`: of scalars, and of such tuples (written as lists)."""
+    if type(value) is not list:
+        raise _fail(tuple, value)
+    out = []
+    for v in value:
+        if type(v) is list:
+            out.append(_frozen(v))
+        elif type(v) in _SCALARS:
+            out.append(v)
+        else:
+            raise _fail("a scalar", v)
+    return tuple(out)
+
+
+def _tuple(kind: Any, args: tuple) -> Decode:
+    if not args:
+        return _frozen
+    if len(args) == 2 and args[1] is Ellipsis:
+        each = _decoder(args[0])
+        return lambda value: tuple(each(v) for v in _listed(kind, value))
+    parts = [_decoder(a) for a in args]
+
+    def decode(value: Any) -> tuple:
+        if type(value) is not list or len(value) != len(parts):
+            raise _fail(kind, value)
+        return tuple(part(v) for part, v in zip(parts, value))
+
+    return decode
+
+
+def _listed(kind: Any, value: Any) -> list:
+    if type(value) is not list:
+        raise _fail(kind, value)
     return value
 
 
-def loads(text: str) -> Any:
-    """The inverse of `dumps`; raises ValueError on anything it did not write."""
-    return json.loads(text, object_hook=_decode_object)
+def _list(kind: Any, each: Decode) -> Decode:
+    return lambda value: [each(v) for v in _listed(kind, value)]
+
+
+def _set(kind: Any, origin: type, each: Decode) -> Decode:
+    if typing.get_args(kind) == (str,):  # sets of ids, repeated across results: shared, not copied
+        return lambda value: origin(map(sys.intern, _listed(kind, value)))  # intern refuses a non-str
+    return lambda value: origin(each(v) for v in _listed(kind, value))
+
+
+def _dict(kind: Any, key_type: Any, key: Decode, each: Decode) -> Decode:
+    if key_type is str:
+
+        def decode(value: Any) -> dict:
+            if type(value) is not dict:
+                raise _fail(kind, value)
+            return {sys.intern(k): each(v) for k, v in value.items()}
+
+        return decode
+
+    def pairs(value: Any) -> dict:
+        out = {}
+        for pair in _listed(kind, value):
+            if type(pair) is not list or len(pair) != 2:
+                raise _fail(kind, pair)
+            out[key(pair[0])] = each(pair[1])
+        return out
+
+    return pairs
+
+
+def _date(value: Any) -> datetime.date:
+    if type(value) is not str:
+        raise _fail(datetime.date, value)
+    return datetime.date.fromisoformat(value)
+
+
+def _json_types(kind: Any) -> tuple[type, ...]:
+    """The JSON types a value of `kind` is written as."""
+    allowed = _allowed(kind)
+    if allowed is not None:
+        return allowed
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        return tuple(t for a in args for t in _json_types(a))
+    if kind is datetime.date:
+        return (str,)
+    if origin is dict:
+        return (dict,) if args[0] is str else (list,)
+    return (list,)
+
+
+def _dataclass(kind: type) -> Decode:
+    """Fields are checked all at once: the tuple of their JSON types must be one the
+    declared types allow (most fields are scalars, and a call per field would cost more
+    than the rest of a read); the others are then decoded by their own decoders."""
+    fields = [f.name for f in dataclasses.fields(kind) if f.init]
+    shapes: set[tuple[type, ...]] = set()
+    parts: list[tuple[int, Decode]] = []
+
+    def decode(value: Any) -> Any:
+        if not shapes:  # filled on first use: a field may name this class again
+            hints = [typing.get_type_hints(kind)[name] for name in fields]
+            shapes.update(itertools.product(*map(_json_types, hints)))
+            parts.extend((i, _decoder(h)) for i, h in enumerate(hints) if _allowed(h) is None)
+        if type(value) is not list or tuple(map(type, value)) not in shapes:
+            raise _fail(kind.__name__, value)
+        if not parts:
+            return kind(*value)
+        args = list(value)
+        for i, part in parts:
+            args[i] = part(args[i])
+        return kind(*args)
+
+    return decode
 
 
 # --- the store ------------------------------------------------------------------------
+
+
+Stored = tuple[str, ArticleResult]  # what a file holds: its key, and the result
 
 
 class Cache:
@@ -195,18 +322,14 @@ class Cache:
     def get(self, key: str) -> ArticleResult | None:
         """The stored result, or None when missing or unreadable (then it is a miss)."""
         try:
-            stored = loads(self.path(key).read_text(encoding="utf-8"))
-            if stored.get("key") != key:
-                return None
-            result = stored["result"]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError):
+            stored_key, result = loads(self.path(key).read_bytes(), Stored)
+        except (OSError, ValueError, TypeError):
             return None
-        return result if isinstance(result, ArticleResult) else None
+        return result if stored_key == key else None
 
     def put(self, key: str, result: ArticleResult) -> None:
         """Store atomically: a reader sees the old file, the new one, or none."""
-        path = self.path(key)
-        write_text(path, dumps({"key": key, "result": result}))
+        write_bytes(self.path(key), dumps((key, result)))
 
 
 def cached_results(

@@ -35,7 +35,7 @@ from typing import Any, Callable
 import yaml
 
 from pipeline import paths
-from pipeline.tables import field_names, format_value, load_schema
+from pipeline.tables import RenderedTable, field_names, format_value, load_schema
 
 ACTIONS = ("drop", "set", "add", "merge")
 CURATED = "curated"
@@ -102,6 +102,17 @@ def _references(parent: str) -> tuple[tuple[str, str], ...]:
             if fk["reference"]["resource"] == parent and len(fields) == 1:
                 refs.append((table, fields[0]))
     return tuple(refs)
+
+
+def _reached(tables: set[str]) -> set[str]:
+    """The tables entries on `tables` can change: those, and what their cascades reach."""
+    reached, todo = set(), list(tables)
+    while todo:
+        table = todo.pop()
+        if table not in reached:
+            reached.add(table)
+            todo.extend(child for child, _ in _references(table))
+    return reached
 
 
 def _row_key(row: dict[str, Any], fields: tuple[str, ...]) -> tuple[str, ...]:
@@ -376,8 +387,15 @@ _APPLY: dict[str, Callable[[dict[str, list[dict[str, Any]]], Correction], str | 
 def apply_corrections(
     tables: dict[str, list[dict[str, Any]]], corrections: list[Correction]
 ) -> dict[str, list[dict[str, Any]]]:
-    """New tables with the corrections applied in file order; any stale entry fails."""
-    out = {name: [dict(row) for row in rows] for name, rows in tables.items()}
+    """New tables with the corrections applied in file order; any stale entry fails.
+
+    A table no entry can reach (by its table or a cascade) is passed on as it is when
+    it cannot be changed in place (a `RenderedTable`: an article's rendered rows)."""
+    reached = _reached({c.table for c in corrections})
+    out = {
+        name: rows if name not in reached and isinstance(rows, RenderedTable) else [dict(row) for row in rows]
+        for name, rows in tables.items()
+    }
     problems = []
     for c in corrections:
         problem = _APPLY[c.action](out, c)

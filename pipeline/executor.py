@@ -17,7 +17,10 @@ chunks and their results are in flight at once.
   and more than one core; for fewer (an incremental build), one worker forked from
   this process (`pipeline.forking`: it starts without importing anything again, and
   loads GiNZA and extracts while this process reads the cache), or `local` where a
-  fork is not safe (other threads, not Linux) or there is one core.
+  fork is not safe (other threads, not Linux) or there is one core. A build forks
+  that worker before it reads the corpus (`standing_by`): loading GiNZA (~1.5 s) took
+  longer than reading the corpus and 2,000 cached results, so an incremental build
+  waited for it; the worker is killed at once when the build needs none.
 
 Runners start their work when called, not when their first result is asked for.
 """
@@ -32,6 +35,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain, islice
 from multiprocessing import get_context
 from pathlib import Path
@@ -40,7 +44,7 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 from pipeline import paths
 from pipeline.corpus import Article
 from pipeline.extract import CHUNK, ArticleResult, Flags, Runner, chunks, extract_articles, run_local
-from pipeline.forking import fork_safe, forked_pool
+from pipeline.forking import ChildLost, Standby, fork_safe
 from pipeline.progress import bar, progress_on
 from pipeline.registry import Registry
 
@@ -148,22 +152,18 @@ def pool_chunks(articles: list[Article], workers: int) -> list[list[Article]]:
 
 
 def run_process(
-    articles: list[Article], registry: Registry, flags: Flags, workers: int, start: str = "spawn"
+    articles: list[Article], registry: Registry, flags: Flags, workers: int
 ) -> Iterator[ArticleResult]:
     """The per-article step in `workers` processes, started (and their first chunks
     submitted) before this returns.
 
-    spawn by default: a fork would copy whatever threads this process runs. `fork`
-    (see `pipeline.forking`) is for a few articles: the worker then starts without
-    importing anything again, while this process reads the cache.
+    Spawned: a fork would copy whatever threads this process runs (a few articles go
+    to one forked worker instead, see `run_forked`).
     """
     if not articles:
         return iter(())
     workers = max(1, min(workers, len(articles)))
-    if start == "fork":
-        pool = forked_pool(workers, _init_worker, (registry, flags))
-    else:
-        pool = ProcessPoolExecutor(workers, mp_context=get_context(start), initializer=_init_worker, initargs=(registry, flags))
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(registry, flags))
     try:
         results = ordered_window(pool_chunks(articles, workers), lambda c: pool.submit(_work, c), window=2 * workers)
     except BaseException:
@@ -180,6 +180,77 @@ def _drained(pool: ProcessPoolExecutor, results: Iterator[ArticleResult]) -> Ite
         raise ExecutorError(f"extraction: a worker process died ({err}); try --executor local") from None
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+# --- one forked worker, made ready early ----------------------------------------------
+
+_standby: ContextVar[Standby | None] = ContextVar("standby", default=None)
+
+
+def _get_ready() -> None:
+    warm(Flags())
+
+
+def _standby_work(job: tuple[list[Article], Registry, Flags]) -> list[ArticleResult]:
+    chunk, registry, flags = job
+    return extract_articles(chunk, registry, flags)
+
+
+@contextmanager
+def standing_by(settings: Settings | None = None) -> Iterator[None]:
+    """For the block, a forked worker loading the models, for the few articles an
+    incremental build may have to extract (`auto` only, with more than one core, where
+    a fork is safe). It is stopped when the runner needs no such worker, and at the end
+    of the block, used or not."""
+    settings = settings or current_settings()
+    wanted = settings.executor == "auto" and (settings.workers or cores()) >= 2
+    worker = Standby(_get_ready, _standby_work) if wanted else None
+    token = _standby.set(worker)
+    try:
+        yield
+    finally:
+        _standby.reset(token)
+        if worker is not None:
+            worker.stop()
+
+
+def _stop_standby() -> None:
+    worker = _standby.get()
+    if worker is not None:
+        worker.stop()
+
+
+def run_forked(articles: list[Article], registry: Registry, flags: Flags) -> Iterator[ArticleResult]:
+    """A few articles in one forked worker, the one `standing_by` readied if there is
+    one, all sent to it before this returns; whatever the worker cannot do (it died, or
+    no fork was possible) is done in this process, with the same results."""
+    worker = _standby.get()
+    if worker is None or not worker.ready:
+        worker = Standby(partial(warm, flags), _standby_work)
+    jobs = chunks(articles)
+    sent = 0
+    try:
+        for chunk in jobs:
+            worker.send((chunk, registry, flags))
+            sent += 1
+    except ChildLost:
+        pass
+    return _forked_results(worker, jobs, sent, registry, flags)
+
+
+def _forked_results(worker: Standby, jobs: list[list[Article]], sent: int, registry: Registry, flags: Flags) -> Iterator[ArticleResult]:
+    lost = False
+    try:
+        for i, chunk in enumerate(jobs):
+            if i < sent and not lost:
+                try:
+                    yield from worker.receive()
+                    continue
+                except ChildLost:
+                    lost = True
+            yield from extract_articles(chunk, registry, flags)
+    finally:
+        worker.stop()
 
 
 # --- dask ------------------------------------------------------------------------------
@@ -249,12 +320,14 @@ def make_runner(settings: Settings) -> Runner:
         kind = settings.executor
         if kind == "auto":
             kind = auto_executor(len(articles), workers)
+        if kind != "fork":
+            _stop_standby()  # no use for it: give its core back now
         if kind == "local":
             results = run_local(articles, registry, flags)
         elif kind == "process":
             results = run_process(articles, registry, flags, workers)
         elif kind == "fork":
-            results = run_process(articles, registry, flags, 1, start="fork")
+            results = run_forked(articles, registry, flags)
         else:
             results = run_dask(articles, registry, flags, workers, settings.scheduler)
         return with_progress(results, len(articles), show)

@@ -19,7 +19,6 @@ Two steps, so that the slow one can be cached and run in parallel:
 
 from __future__ import annotations
 
-import sys
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from pipeline.ids import mention_id
 from pipeline.model_facts import model_rows, stated_developers, stated_openness
 from pipeline.nlp import Steps, run_steps, run_together
 from pipeline.registry import Registry, load_registry
+from pipeline.tables import RenderedRun, RenderedTable, load_schema, render_run
 
 # A resolver call as logged: ("registry", id) | ("discovered", surface, kind, method,
 # family, id returned) | ("link", id, surface, alias key).
@@ -47,9 +47,7 @@ class Flags:
     parse: bool = True
 
 
-# The columns of `ArticleResult.mentions`, each row a list in this order: lists cost
-# the cache's reader nothing to rebuild, where objects would cost it one call each.
-MENTION_FIELDS = ("mention_id", "source_id", "entity_id", "start", "end", "surface", "method")
+MENTIONS_SCHEMA = load_schema("mentions")
 
 
 @dataclass
@@ -57,7 +55,8 @@ class ArticleResult:
     """One article's extraction, before cross-article resolution."""
 
     source_id: str
-    mentions: list[list[Any]]  # the article's rows of the mentions table (MENTION_FIELDS)
+    mentions: RenderedRun  # the article's rows of the mentions table, rendered
+    mentioned: set[str]  # the entity ids of those rows
     events: list[Event]
     statements: dict[str, dict[str, set[str]]]
     calls: list[Call] = field(default_factory=list)
@@ -98,7 +97,8 @@ def _article_steps(article: Article, registry: Registry, resolver: Resolver, fla
         "developer": stated_developers(article.body, typed),
         "openness": stated_openness(article.body, typed),
     }
-    return ArticleResult(article.source_id, mention_rows(found), events, statements)
+    rows = render_run(mention_rows(found), MENTIONS_SCHEMA)
+    return ArticleResult(article.source_id, rows, {m.entity_id for m in found}, events, statements)
 
 
 def extract_article(article: Article, registry: Registry, flags: Flags = Flags()) -> ArticleResult:
@@ -165,7 +165,8 @@ def merge_results(
     """The tables from per-article results, given in the order of `sorted_articles`."""
     stats = stats if stats is not None else MergeStats()
     resolver = Resolver(registry)
-    mentions: list[dict[str, Any]] = []
+    runs: list[RenderedRun] = []
+    mentioned: set[str] = set()
     events: list[Event] = []
     statements: dict[str, dict[str, dict[str, set[str]]]] = {}
     for article, result in zip(sorted_articles(articles), results, strict=True):
@@ -177,29 +178,25 @@ def merge_results(
         else:
             replay(resolver, result.calls)
         stats.articles += 1
-        mentions.extend(_mention_row(row) for row in result.mentions)
+        runs.append(result.mentions)
+        mentioned |= result.mentioned
         events.extend(result.events)
         statements[article.source_id] = result.statements
-    return _tables(articles, resolver, mentions, events, statements)
+    return _tables(articles, resolver, RenderedTable(runs), mentioned, events, statements)
 
 
-# Where a mention row repeats a value of a few thousand (article, entity, method).
-_SHARED = tuple(MENTION_FIELDS.index(name) for name in ("source_id", "entity_id", "method"))
-
-
-def _mention_row(row: list[Any]) -> dict[str, Any]:
-    """A row of the mentions table from its list, the repeated values shared: read
-    from the cache, each is a string of its own (114,000 rows at 2,000 articles; ~20 MB
-    saved). Interning changes no value, so `row` is updated in place."""
-    for i in _SHARED:
-        row[i] = sys.intern(row[i])
-    return dict(zip(MENTION_FIELDS, row))
-
-
-def mention_rows(mentions: Iterable[Mention]) -> list[list[Any]]:
-    """An article's resolved mentions as rows of the mentions table (`MENTION_FIELDS`)."""
+def mention_rows(mentions: Iterable[Mention]) -> list[dict[str, Any]]:
+    """An article's resolved mentions as rows of the mentions table."""
     return [
-        [mention_id(m.source_id, m.start, m.end), m.source_id, m.entity_id, m.start, m.end, m.surface, m.method]
+        {
+            "mention_id": mention_id(m.source_id, m.start, m.end),
+            "source_id": m.source_id,
+            "entity_id": m.entity_id,
+            "start": m.start,
+            "end": m.end,
+            "surface": m.surface,
+            "method": m.method,
+        }
         for m in mentions
     ]
 
@@ -207,11 +204,11 @@ def mention_rows(mentions: Iterable[Mention]) -> list[list[Any]]:
 def _tables(
     articles: Sequence[Article],
     resolver: Resolver,
-    mentions: list[dict[str, Any]],
+    mentions: RenderedTable,
+    mentioned: set[str],
     events: list[Event],
     statements: dict[str, dict[str, dict[str, set[str]]]],
-) -> dict[str, list[dict[str, Any]]]:
-    mentioned = {row["entity_id"] for row in mentions}
+) -> dict[str, Any]:
     entities = [e for e in resolver.entities.values() if e.entity_id in mentioned]
     names = {e.entity_id: e.name for e in entities}
     merged = merge_events(events)

@@ -5,7 +5,9 @@ spawned one imports it all again (~1-2 s with spaCy); so a build forks for the s
 jobs that can run beside its main work: a few articles to extract while the cache is
 read (`forked_pool`), frictionless's layer while pandera checks the rows (`Background`,
 which returns a result), the largest table written while the others are (`Beside`,
-which inherits a large argument instead of pickling it). Only where it is safe: a
+which inherits a large argument instead of pickling it), a worker made ready before
+it is needed (`Standby`: GiNZA loads while this process reads the corpus and the
+cache). Only where it is safe: a
 fork copies just the calling thread, so not while other Python threads run, and only
 on Linux (on macOS a forked child of a process that used system frameworks may crash;
 Python spawns there by default); elsewhere the job runs in this process instead.
@@ -116,3 +118,72 @@ def _quietly(fn: Callable[..., None], args: tuple) -> None:
         fn(*args)
     except BaseException:
         os._exit(1)
+
+
+class ChildLost(Exception):
+    """A forked child died (or could not be started) before giving its answer."""
+
+
+class Standby:
+    """A forked child that runs `setup()` at once, then `fn(job)` for each job sent to
+    it, in order: a worker that gets ready while this process does other work. `stop()`
+    ends it whether or not it was used (killed: it may still be in `setup`). Where a
+    fork is not safe, no child is started and `ready` is False."""
+
+    def __init__(self, setup: Callable[[], None], fn: Callable[[Any], Any]):
+        self._process = None
+        self._sent = 0
+        if fork_safe():
+            context = get_context("fork")
+            self._conn, theirs = context.Pipe()
+            self._process = context.Process(target=_stand_by, args=(theirs, setup, fn), daemon=True)
+            self._process.start()
+            theirs.close()
+
+    @property
+    def ready(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def send(self, job: Any) -> None:
+        try:
+            self._conn.send(job)
+        except (OSError, AttributeError) as err:  # a dead child's pipe, or no child
+            raise ChildLost(str(err) or "no child") from None
+        self._sent += 1
+
+    def receive(self) -> Any:
+        """The answer to the oldest job not yet answered; ChildLost if the child died."""
+        try:
+            ok, value = self._conn.recv()
+        except (EOFError, OSError, AttributeError) as err:
+            raise ChildLost(str(err) or "the child exited") from None
+        if not ok:
+            raise ChildLost(value)
+        return value
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.join()
+            self._conn.close()
+            self._process = None
+
+
+def _stand_by(conn: Any, setup: Callable[[], None], fn: Callable[[Any], Any]) -> None:
+    import os
+    import traceback
+
+    try:
+        _init_child(setup, ())
+    except BaseException:  # the parent finds the pipe closed and does the work itself
+        os._exit(1)
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:  # the parent closed its end: nothing more to do
+            return
+        try:
+            answer = (True, fn(job))
+        except BaseException:
+            answer = (False, traceback.format_exc())
+        conn.send(answer)

@@ -398,3 +398,31 @@ def test_loaded_entries_carry_number_key_and_values(tmp_path):
         1, "event_evidence", "drop", {"event_id": "e", "source_id": "s", "start": 120}, "why")
     assert add.index == 2 and add.key == {"mention_id": f"{SRC}:1-5"} and add.into is None
     assert set(add.values) == {"mention_id", "source_id", "entity_id", "start", "end", "surface"}
+
+
+def test_rendered_mentions_pass_through_unless_an_entry_reaches_them(tmp_path, tables):
+    """Extraction hands mentions over as rendered runs: an entry no cascade takes to
+    mentions leaves them as they are; a merge of an entity rewrites them as rows."""
+    from pipeline.tables import RenderedTable, load_schema, render_run
+
+    rendered = {**tables, "mentions": RenderedTable([render_run(tables["mentions"], load_schema("mentions"))])}
+    kept = _apply(tmp_path, rendered, f"""
+        corrections:
+          - table: events
+            key: {{event_id: "{STATEMENT}"}}
+            action: set
+            set: {{summary: "Meta spoke."}}
+            reason: clearer
+        """)
+    assert kept["mentions"] is rendered["mentions"]
+    merged = _apply(tmp_path, rendered, f"""
+        corrections:
+          - table: entities
+            key: {{entity_id: "{META}"}}
+            action: merge
+            into: "{META_P}"
+            reason: same company
+        """)
+    moved = next(m for m in merged["mentions"] if m["mention_id"] == f"{SRC}:0-4")
+    assert moved["entity_id"] == META_P and moved["method"] == "curated"
+    assert len(merged["mentions"]) == len(tables["mentions"])

@@ -77,13 +77,13 @@ def test_every_entity_has_a_mention_and_a_typed_id(extracted):
 
 
 def mentions_of(make_article, body: str) -> list[tuple[str, str]]:
-    """(surface, entity_id) of a small article, registry and rules only (no GiNZA)."""
+    """(surface, entity_id) of a small article in text order, registry and rules only (no GiNZA)."""
     from pipeline.extract import extract_tables
 
     tables = extract_tables([make_article(body)], apply_corrections=False, use_ner=False, parse=False)
     for m in tables["mentions"]:
         assert body[m["start"] : m["end"]] == m["surface"]
-    return [(m["surface"], m["entity_id"]) for m in tables["mentions"]]
+    return [(m["surface"], m["entity_id"]) for m in sorted(tables["mentions"], key=lambda m: m["start"])]
 
 
 def test_gpt_4o_is_not_gpt_4(make_article):

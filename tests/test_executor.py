@@ -22,7 +22,7 @@ from pipeline.executor import (
     auto_executor,
     make_runner,
     ordered_window,
-    run_process,
+    run_forked,
 )
 from pipeline.extract import Flags, extract_article, extract_tables
 from pipeline.forking import Background, Beside, forked_pool
@@ -97,7 +97,7 @@ def test_auto_runs_a_few_misses_in_one_forked_worker_and_many_in_a_pool(monkeypa
 
 def test_a_forked_worker_gives_the_same_results(articles):
     registry, flags = load_registry(), Flags()
-    forked = list(run_process(list(articles), registry, flags, 1, start="fork"))
+    forked = list(run_forked(list(articles), registry, flags))
     assert forked == [extract_article(a, registry, flags) for a in articles]
 
 

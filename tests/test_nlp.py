@@ -32,7 +32,7 @@ def test_each_use_runs_its_own_components():
 
 def test_articles_extracted_together_equal_each_alone(articles):
     """Batching several articles' GiNZA work (`run_together`) changes no result."""
-    from pipeline.extract import MENTION_FIELDS, Flags, extract_article, extract_articles
+    from pipeline.extract import Flags, extract_article, extract_articles
     from pipeline.registry import load_registry
     from tests.conftest import small_article
 
@@ -44,7 +44,7 @@ def test_articles_extracted_together_equal_each_alone(articles):
     together = extract_articles(batch, registry, Flags())
     assert [r.source_id for r in together] == [a.source_id for a in batch]
     assert together == [extract_article(a, registry, Flags()) for a in batch]
-    assert any(dict(zip(MENTION_FIELDS, m))["method"] == "ner" for r in together for m in r.mentions)
+    assert any(m["method"] == "ner" for r in together for m in r.mentions.rows())
     assert any(e.method == "parse" for r in together for e in r.events)
 
 

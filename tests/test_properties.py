@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from pipeline.ids import entity_id, slug
 from pipeline.paths import TABLES
-from pipeline.tables import format_value, load_schema, read_table, render_csv, write_table
+from pipeline.tables import RenderedTable, _sort_key, format_value, load_schema, read_table, render_csv, render_run, write_table
 
 ID_PATTERN = re.compile(load_schema("entities")["fields"][0]["constraints"]["pattern"])
 PROPS = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow], database=None)
@@ -124,3 +124,37 @@ def test_csv_round_trip(name):
             assert render_csv(back, schema) == path.read_text(encoding="utf-8")  # written again: the same bytes
 
     round_trip()
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_rendered_runs_write_the_table_render_csv_writes(name):
+    """A table made of rendered runs (how an article's mentions reach the file) is the
+    same bytes as its rows rendered together: joined when the runs' key ranges follow
+    each other, rendered from its rows (read back from the runs) when they do not."""
+    schema = load_schema(name)
+    key = _sort_key(schema)
+
+    @settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow], database=None)
+    @given(table_rows(name), st.lists(st.integers(0, 5), max_size=4), st.booleans())
+    def same_bytes(rows, cuts, in_key_order):
+        rows = list({key(r): r for r in reversed(rows)}.values())  # one row per primary key, as in a valid table
+        if in_key_order:
+            rows.sort(key=key)
+        bounds = [0, *sorted(c for c in cuts if c <= len(rows)), len(rows)]
+        table = RenderedTable(render_run(rows[a:b], schema) for a, b in zip(bounds, bounds[1:]))
+        assert len(table) == len(rows)
+        assert render_csv(table, schema) == render_csv(rows, schema)
+        assert render_csv(list(table), schema) == render_csv(rows, schema)  # rows read back from the runs
+        if in_key_order:
+            assert table.text_for(schema) is not None  # consecutive runs of the sorted table: joined
+
+    same_bytes()
+
+
+def test_runs_rendered_for_another_layout_are_rendered_again():
+    schema = load_schema("mentions")
+    rows = [{"mention_id": "a:0-2", "source_id": "a", "entity_id": "model:x", "start": 0, "end": 2, "surface": "xy", "method": "rule"}]
+    moved = {**schema, "fields": [schema["fields"][1], schema["fields"][0], *schema["fields"][2:]]}
+    table = RenderedTable([render_run(rows, moved)])
+    assert table.text_for(schema) is None
+    assert render_csv(table, schema) == render_csv(rows, schema)
