@@ -214,6 +214,11 @@ def standing_by(settings: Settings | None = None) -> Iterator[None]:
             worker.stop()
 
 
+def current_standby() -> Standby | None:
+    """The worker `standing_by` readied for this build, if any."""
+    return _standby.get()
+
+
 def _stop_standby() -> None:
     worker = _standby.get()
     if worker is not None:

@@ -20,12 +20,14 @@ from pipeline.executor import (
     POOL_MIN_ARTICLES,
     Settings,
     auto_executor,
+    current_standby,
     make_runner,
     ordered_window,
     run_forked,
+    standing_by,
 )
 from pipeline.extract import Flags, extract_article, extract_tables
-from pipeline.forking import Background, Beside, forked_pool
+from pipeline.forking import Background, Beside, ChildLost, Standby, forked_pool
 from pipeline.progress import progress_on
 from pipeline.paths import TABLES
 from pipeline.registry import load_registry
@@ -174,6 +176,67 @@ def test_tables_written_beside_or_here_are_the_same_bytes(extracted, tmp_path, m
     assert beside == here
     for name in TABLES:
         assert (tmp_path / "beside" / f"{name}.csv").read_bytes() == (tmp_path / "here" / f"{name}.csv").read_bytes()
+
+
+def _double(job: int) -> int:
+    return job * 2
+
+
+def _die(_job: object) -> None:
+    os._exit(3)
+
+
+def _raise(_job: object) -> None:
+    raise RuntimeError("cannot")
+
+
+def _no_models() -> None:
+    raise RuntimeError("no models here")
+
+
+def test_a_standby_worker_answers_in_order_and_is_stopped(monkeypatch):
+    monkeypatch.setattr("pipeline.forking.fork_safe", lambda: True)
+    worker = Standby(lambda: None, _double)
+    assert worker.ready
+    worker.send(2)
+    worker.send(5)
+    assert (worker.receive(), worker.receive()) == (4, 10)
+    worker.stop()
+    assert not worker.ready
+    with pytest.raises(ChildLost):
+        worker.send(1)
+
+
+@pytest.mark.parametrize("setup, work", [(lambda: None, _die), (_no_models, _double), (lambda: None, _raise)])
+def test_a_lost_standby_worker_says_so_instead_of_hanging(monkeypatch, setup, work):
+    monkeypatch.setattr("pipeline.forking.fork_safe", lambda: True)
+    worker = Standby(setup, work)
+    worker.send(1)
+    with pytest.raises(ChildLost):
+        worker.receive()
+    worker.stop()
+
+
+def test_a_forked_worker_that_dies_is_taken_over_here(articles, monkeypatch):
+    monkeypatch.setattr("pipeline.forking.fork_safe", lambda: True)
+    monkeypatch.setattr("pipeline.executor._standby_work", _die)
+    registry, flags = load_registry(), Flags(use_ner=False, parse=False)
+    assert list(run_forked(list(articles), registry, flags)) == [extract_article(a, registry, flags) for a in articles]
+
+
+def test_a_build_readies_one_worker_and_stops_it_when_nothing_needs_it(monkeypatch):
+    """`standing_by` forks the worker before the corpus is read; a build with every
+    article cached (or many to extract, for the pool) gives its core back at once."""
+    monkeypatch.setattr("pipeline.forking.fork_safe", lambda: True)
+    monkeypatch.setattr("pipeline.executor._get_ready", lambda: None)  # no GiNZA for this test
+    settings = Settings(workers=2, progress=False)
+    with standing_by(settings):
+        worker = current_standby()
+        assert worker is not None and worker.ready
+        assert list(make_runner(settings)([], load_registry(), Flags())) == []
+        assert not worker.ready
+    with standing_by(Settings(executor="local", workers=2)):
+        assert current_standby() is None
 
 
 # Last in this file: Dask may leave threads behind, and the tests above fork.
