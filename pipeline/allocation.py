@@ -1,11 +1,15 @@
-"""Fewer garbage-collector passes while the pipeline builds large object graphs.
+"""No cyclic garbage collection while the pipeline builds large object graphs.
 
-CPython's cyclic collector rescans the objects that survived earlier passes each time
-enough new ones accumulate. Reading 2,000 cached results, merging their events or
-checking a million rows creates millions of long-lived objects with no reference
-cycles, and with the default thresholds (700, 10, 10) those rescans took over a quarter
-of an incremental build. The collector still runs, less often (cycles are still
-freed), and the thresholds are restored afterwards.
+CPython's cyclic collector scans every container object it tracks at least once, and
+rescans the survivors of earlier passes as new ones accumulate. Reading 2,000 cached
+results, merging their events or checking a million rows creates millions of
+long-lived objects with no reference cycles: with the default thresholds (700, 10, 10)
+the passes took over a quarter of an incremental build, and with raised thresholds
+(100,000, 50, 100) they still took 0.45-0.5 s of a 6.5 s one (measured with
+`gc.callbacks`), as each object is scanned anyway. So the collector is off for such a
+phase (plain reference counting still frees everything that is not in a cycle) and
+back on afterwards, when the few cycles made meanwhile are collected as usual; the
+build's peak memory did not change (measured at 500 to 2,000 articles).
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ R = TypeVar("R")
 
 @contextmanager
 def bulk_allocation() -> Iterator[None]:
-    """Collect the youngest generation every 100,000 allocations instead of 700."""
-    before = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 100)
+    """The cyclic collector off for the block; on again after it if it was on before."""
+    was_on = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        if was_on:
+            gc.enable()
 
 
 def allocates_in_bulk(function: Callable[P, R]) -> Callable[P, R]:

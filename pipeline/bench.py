@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pipeline import paths
+from pipeline.allocation import allocates_in_bulk
 from pipeline.nlp import NO_SHARING
 
 Echo = Callable[[str], None]
@@ -49,6 +50,7 @@ def plan(articles: int, quick: bool, workers: int) -> Plan:
 # --- one build, in a subprocess ----------------------------------------------------------
 
 
+@allocates_in_bulk  # as `build` does
 def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, registry: Path | None) -> dict[str, Any]:
     """extract → stage → validate → publish into `root`, timing each step."""
     from pipeline.build import BuildError, extract_all, stage, validate_and_publish
