@@ -132,7 +132,6 @@ class Standby:
 
     def __init__(self, setup: Callable[[], None], fn: Callable[[Any], Any]):
         self._process = None
-        self._sent = 0
         if fork_safe():
             context = get_context("fork")
             self._conn, theirs = context.Pipe()
@@ -145,17 +144,20 @@ class Standby:
         return self._process is not None and self._process.is_alive()
 
     def send(self, job: Any) -> None:
+        if self._process is None:
+            raise ChildLost("no child: forking was not safe here, or it was stopped")
         try:
             self._conn.send(job)
-        except (OSError, AttributeError) as err:  # a dead child's pipe, or no child
-            raise ChildLost(str(err) or "no child") from None
-        self._sent += 1
+        except OSError as err:  # the pipe of a child that died
+            raise ChildLost(str(err)) from None
 
     def receive(self) -> Any:
         """The answer to the oldest job not yet answered; ChildLost if the child died."""
+        if self._process is None:
+            raise ChildLost("no child: forking was not safe here, or it was stopped")
         try:
             ok, value = self._conn.recv()
-        except (EOFError, OSError, AttributeError) as err:
+        except (EOFError, OSError) as err:
             raise ChildLost(str(err) or "the child exited") from None
         if not ok:
             raise ChildLost(value)

@@ -217,8 +217,9 @@ def test_a_lost_standby_worker_says_so_instead_of_hanging(monkeypatch, setup, wo
     worker.stop()
 
 
-def test_a_forked_worker_that_dies_is_taken_over_here(articles, monkeypatch):
-    monkeypatch.setattr("pipeline.forking.fork_safe", lambda: True)
+@pytest.mark.parametrize("can_fork", [True, False])
+def test_a_forked_worker_that_dies_or_cannot_start_is_taken_over_here(articles, monkeypatch, can_fork):
+    monkeypatch.setattr("pipeline.forking.fork_safe", lambda: can_fork)
     monkeypatch.setattr("pipeline.executor._standby_work", _die)
     registry, flags = load_registry(), Flags(use_ner=False, parse=False)
     assert list(run_forked(list(articles), registry, flags)) == [extract_article(a, registry, flags) for a in articles]
