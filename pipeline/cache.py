@@ -280,7 +280,7 @@ def _dataclass(kind: type) -> Decode:
     """Fields are checked all at once: the tuple of their JSON types must be one the
     declared types allow (most fields are scalars, and a call per field would cost more
     than the rest of a read); the others are then decoded by their own decoders."""
-    fields = [f.name for f in dataclasses.fields(kind) if f.init]
+    fields = _init_fields(kind)
     shapes: set[tuple[type, ...]] = set()
     parts: list[tuple[int, Decode]] = []
 

@@ -143,20 +143,21 @@ class Standby:
     def ready(self) -> bool:
         return self._process is not None and self._process.is_alive()
 
-    def send(self, job: Any) -> None:
+    def _pipe(self) -> Any:
         if self._process is None:
             raise ChildLost("no child: forking was not safe here, or it was stopped")
+        return self._conn
+
+    def send(self, job: Any) -> None:
         try:
-            self._conn.send(job)
+            self._pipe().send(job)
         except OSError as err:  # the pipe of a child that died
             raise ChildLost(str(err)) from None
 
     def receive(self) -> Any:
         """The answer to the oldest job not yet answered; ChildLost if the child died."""
-        if self._process is None:
-            raise ChildLost("no child: forking was not safe here, or it was stopped")
         try:
-            ok, value = self._conn.recv()
+            ok, value = self._pipe().recv()
         except (EOFError, OSError) as err:
             raise ChildLost(str(err) or "the child exited") from None
         if not ok:

@@ -78,10 +78,11 @@ def _sort_key(schema: Mapping[str, Any]):
 _PLAIN = (str, int)
 
 
-def _render_rows(writer: Any, rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> None:
+def _render_rows(writer: Any, ordered: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> None:
+    """Rows already in primary-key order, as CSV lines."""
     names = field_names(schema)
     known = set(names)
-    for row in sorted(rows, key=_sort_key(schema)):
+    for row in ordered:
         if not known.issuperset(row):
             raise ValueError(f"{schema.get('title', '?')}: columns not in the schema: {sorted(set(row) - known)}")
         # csv writes str and int cells as format_value would: only the others go through it
@@ -97,7 +98,7 @@ def render_csv(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> 
     if joined is not None:
         buffer.write(joined)
     else:
-        _render_rows(writer, rows, schema)
+        _render_rows(writer, sorted(rows, key=_sort_key(schema)), schema)
     return buffer.getvalue()
 
 
@@ -148,10 +149,10 @@ class RenderedRun:
 
 def render_run(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> RenderedRun:
     """Some rows of a table as a `RenderedRun` (sorted as `render_csv` sorts them)."""
-    ordered = sorted(rows, key=_sort_key(schema))
+    key = _sort_key(schema)
+    ordered = sorted(rows, key=key)
     buffer = io.StringIO()
     _render_rows(csv.writer(buffer, lineterminator="\n"), ordered, schema)
-    key = _sort_key(schema)
     ends = (key(ordered[0]), key(ordered[-1])) if ordered else (None, None)
     return RenderedRun(layout(schema), buffer.getvalue(), len(ordered), *ends)
 

@@ -239,15 +239,18 @@ def test_add_of_an_existing_row_fails(tmp_path, tables):
             """)
 
 
+MERGE_META = f"""
+    corrections:
+      - table: entities
+        key: {{entity_id: "{META}"}}
+        action: merge
+        into: "{META_P}"
+        reason: same company
+    """
+
+
 def test_merge_moves_references_and_collapses_duplicates(tmp_path, tables):
-    out = _apply(tmp_path, tables, f"""
-        corrections:
-          - table: entities
-            key: {{entity_id: "{META}"}}
-            action: merge
-            into: "{META_P}"
-            reason: same company
-        """)
+    out = _apply(tmp_path, tables, MERGE_META)
     assert META not in {e["entity_id"] for e in out["entities"]}
     moved = next(m for m in out["mentions"] if m["mention_id"] == f"{SRC}:0-4")
     assert moved["entity_id"] == META_P and moved["method"] == "curated"
@@ -415,14 +418,7 @@ def test_rendered_mentions_pass_through_unless_an_entry_reaches_them(tmp_path, t
             reason: clearer
         """)
     assert kept["mentions"] is rendered["mentions"]
-    merged = _apply(tmp_path, rendered, f"""
-        corrections:
-          - table: entities
-            key: {{entity_id: "{META}"}}
-            action: merge
-            into: "{META_P}"
-            reason: same company
-        """)
+    merged = _apply(tmp_path, rendered, MERGE_META)
     moved = next(m for m in merged["mentions"] if m["mention_id"] == f"{SRC}:0-4")
     assert moved["entity_id"] == META_P and moved["method"] == "curated"
     assert len(merged["mentions"]) == len(tables["mentions"])
