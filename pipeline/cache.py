@@ -31,6 +31,7 @@ import orjson
 import pipeline
 from pipeline.atomic import write_bytes
 from pipeline.corpus import Article, body_sha256
+from pipeline.dates import DateValue
 from pipeline.extract import ArticleResult, Flags, Runner, extract_article
 from pipeline.registry import Registry
 
@@ -149,9 +150,35 @@ def _decoder(kind: Any) -> Decode:
         return _dict(kind, args[0], _decoder(args[0]), _decoder(args[1]))
     if kind is datetime.date:
         return _date
+    if kind in SHARED:
+        return _shared(_dataclass(kind))
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         return _dataclass(kind)
     raise TypeError(f"cannot read a cached {kind}")
+
+
+# Immutable values that repeat across results: 30,764 event dates at 2,000 articles,
+# 1,345 of them distinct. Each distinct one is decoded once (a date costs two
+# `fromisoformat` calls and a check) and shared, up to SHARED_LIMIT values of a type.
+SHARED = frozenset({DateValue})
+SHARED_LIMIT = 100_000
+
+
+def _shared(decode: Decode) -> Decode:
+    seen: dict[tuple, Any] = {}
+
+    def shared(value: Any) -> Any:
+        if type(value) is list:  # of scalars when valid
+            try:
+                return seen[tuple(value)]
+            except (KeyError, TypeError):  # new, or a member that cannot be hashed (decode says why)
+                pass
+        decoded = decode(value)
+        if len(seen) < SHARED_LIMIT:
+            seen[tuple(value)] = decoded
+        return decoded
+
+    return shared
 
 
 def _allowed(kind: Any) -> tuple[type, ...] | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
 import unicodedata
 from collections import defaultdict
@@ -696,7 +697,7 @@ def choose_date(dates: Sequence[DateValue]) -> tuple[DateValue, bool]:
     for d in dated:
         counts[d] += 1
     chosen = min(counts, key=lambda d: ((d.end - d.start).days, -counts[d], d.start))
-    conflict = any(not _compatible(a, b) for a in dated for b in dated)
+    conflict = max(d.start for d in dated) > min(d.end for d in dated)  # intervals on a line all overlap iff this fails
     return chosen, conflict
 
 
@@ -858,7 +859,29 @@ def _family_report(group: Group, other: Group) -> bool:
 
 
 def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
-    """One row per real-world event.
+    """One row per real-world event (see `EventMerger`)."""
+    merger = EventMerger()
+    for _, reports in itertools.groupby(sorted(events, key=_source_of), key=_source_of):
+        merger.add(list(reports))
+    return merger.merged()
+
+
+def _source_of(event: Event) -> str:
+    return event.source_id
+
+
+def _statement_or_key(event: Event) -> tuple:
+    if event.type == "statement":
+        return ("statement", frozenset(event.participants.get("agent", ())), event.date)
+    return _key(event)
+
+
+def _in_article_order(event: Event) -> tuple[int, str]:
+    return (event.sentence.start, event.type)
+
+
+class EventMerger:
+    """One row per real-world event, from the reports of articles given in id order.
 
     1. Reports with the same type, agents and objects (funding: investors, recipient
        and amount) and compatible dates are one event; statements by the same speaker
@@ -870,56 +893,86 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
        is one event.
     4. A funding report without an amount joins the single funding of the same
        recipient (and investors) that has one.
-    """
-    groups: list[Group] = []
-    same: dict[tuple, list[Group]] = defaultdict(list)  # groups by what makes reports one event
-    for event in sorted(events, key=lambda e: (e.source_id, e.sentence.start, e.type)):
-        if event.type == "statement":
-            key: tuple = ("statement", frozenset(event.participants.get("agent", ())), event.date)
-        else:
-            key = _key(event)
-        for group in same[key]:
-            if _group_dates_ok(group, event):
-                group.append(event)
-                break
-        else:
-            groups.append(Group([event]))
-            same[key].append(groups[-1])
-    def has_agent(g: Group) -> bool:
-        return bool(_role(g, "agent"))
 
+    Step 1 takes each article as it is `add`ed, so that a build runs it while later
+    articles are still being read or extracted; `merged` runs the others, which need
+    the whole corpus. The result is that of one pass over all reports ordered by
+    (article, sentence, type), whenever the articles were added.
+    """
+
+    def __init__(self) -> None:
+        self.groups: list[Group] = []
+        self.same: dict[tuple, list[Group]] = defaultdict(list)  # groups by what makes reports one event
+        self.last_source: str | None = None
+
+    def add(self, events: Sequence[Event]) -> None:
+        """The reports of one article, whose id sorts after every article added before."""
+        if not events:
+            return
+        source = events[0].source_id
+        if any(e.source_id != source for e in events):
+            raise ValueError("EventMerger.add takes the reports of one article at a time")
+        if self.last_source is not None and source <= self.last_source:
+            raise ValueError(f"article {source} added after {self.last_source}: articles must come in id order, once each")
+        self.last_source = source
+        for event in sorted(events, key=_in_article_order):
+            key = _statement_or_key(event)
+            for group in self.same[key]:
+                if _group_dates_ok(group, event):
+                    group.append(event)
+                    break
+            else:
+                self.groups.append(Group([event]))
+                self.same[key].append(self.groups[-1])
+
+    def merged(self) -> list[MergedEvent]:
+        """Steps 2-4 over everything added; the merged events sorted by id."""
+        return _identified(_absorbed(self.groups))
+
+
+def _has_agent(group: Group) -> bool:
+    return bool(_role(group, "agent"))
+
+
+def _absorbed(groups: list[Group]) -> list[Group]:
     groups = _absorb(
         groups,
         _agentless_report,
-        lambda g: not has_agent(g),
+        lambda g: not _has_agent(g),
         lambda g: (g[0].type, _families(_role(g, "object"))),
-        has_agent,
+        _has_agent,
         by_objects=True,
     )
     groups = _absorb(
         groups,
         _family_report,
-        has_agent,
+        _has_agent,
         lambda g: (g[0].type, frozenset(_role(g, "agent")), _families(_role(g, "object"))),
-        has_agent,
+        _has_agent,
         by_objects=True,
     )
-    groups = _absorb(
+    return _absorb(
         groups,
         _amountless_report,
         lambda g: g[0].type == "funding" and g[0].amount is None,
         lambda g: frozenset(_role(g, "recipient")),
         lambda g: g[0].type == "funding" and g[0].amount is not None,
     )
+
+
+# Roles an event's agent never also plays in it (`OpenAIがOpenAIのモデルを公開`).
+_NOT_THE_AGENT = frozenset({"object", "affiliation", "platform", "license", "recipient"})
+
+
+def _identified(groups: list[Group]) -> list[MergedEvent]:
     by_id: dict[str, MergedEvent] = {}
     for group in groups:
-        participants: dict[str, set[str]] = defaultdict(set)
-        for e in group:
-            for role, ids in e.participants.items():
-                participants[role] |= ids
-        for role in ("object", "affiliation", "platform", "license", "recipient"):
-            participants[role] -= participants["agent"]
-        participants = {k: v for k, v in participants.items() if v}
+        agents = group.roles.get("agent", set())  # a group keeps each role's union over its reports
+        participants = {}
+        for role, ids in group.roles.items():
+            kept = ids - agents if role in _NOT_THE_AGENT else set(ids)
+            if kept:
+                participants[role] = kept
         date, conflict = choose_date([e.date for e in group])
         amounts = [(e.amount, e.currency) for e in group if e.amount is not None]
         amount, currency = amounts[0] if amounts else (None, None)
@@ -930,8 +983,7 @@ def merge_events(events: Iterable[Event]) -> list[MergedEvent]:
             by_id[identity].date_conflict |= conflict
             continue
         by_id[identity] = MergedEvent(identity, kind, participants, date, conflict, amount, currency, group)
-    merged = list(by_id.values())
-    return sorted(merged, key=lambda m: m.event_id)
+    return sorted(by_id.values(), key=lambda m: m.event_id)
 
 
 def _group_dates_ok(group: Group, event: Event) -> bool:
@@ -970,12 +1022,13 @@ def summary(event: MergedEvent, names: dict[str, str]) -> str:
         value = event.amount
         scaled = f"{value / 1e9:g} billion" if value >= 1e9 else f"{value / 1e6:g} million" if value >= 1e6 else f"{value:g}"
         money = f"funding or a valuation of {scaled} {event.currency}"
+    objects = _names(p.get("object", ()), names)
     text = VERBS[event.type].format(
         agent=agent or "Someone",
         agent_or_someone=agent or "Someone",
-        object=_names(p.get("object", ()), names) or "a model",
-        object_or_model=_names(p.get("object", ()), names) or "a new model",
-        object_or_topic=_names(p.get("object", ()), names) or "AI openness",
+        object=objects or "a model",
+        object_or_model=objects or "a new model",
+        object_or_topic=objects or "AI openness",
         recipient=_names(p.get("recipient", ()), names) or "A company",
         money=money,
         from_agent=f" from {agent}" if agent else "",

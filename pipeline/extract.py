@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from pipeline.allocation import allocates_in_bulk
 from pipeline.corpus import Article
 from pipeline.entities import Mention, Resolver, mention_steps
-from pipeline.events import Event, event_rows, event_steps, merge_events
+from pipeline.events import Event, EventMerger, MergedEvent, event_rows, event_steps
 from pipeline.ids import mention_id
 from pipeline.model_facts import model_rows, stated_developers, stated_openness
 from pipeline.nlp import Steps, run_steps, run_together
@@ -167,7 +167,7 @@ def merge_results(
     resolver = Resolver(registry)
     runs: list[RenderedRun] = []
     mentioned: set[str] = set()
-    events: list[Event] = []
+    events = EventMerger()  # its first step runs as results arrive: while the misses are extracted
     statements: dict[str, dict[str, dict[str, set[str]]]] = {}
     for article, result in zip(sorted_articles(articles), results, strict=True):
         if result.source_id != article.source_id:
@@ -180,9 +180,9 @@ def merge_results(
         stats.articles += 1
         runs.append(result.mentions)
         mentioned |= result.mentioned
-        events.extend(result.events)
+        events.add(result.events)
         statements[article.source_id] = result.statements
-    return _tables(articles, resolver, RenderedTable(runs), mentioned, events, statements)
+    return _tables(articles, resolver, RenderedTable(runs), mentioned, events.merged(), statements)
 
 
 def mention_rows(mentions: Iterable[Mention]) -> list[dict[str, Any]]:
@@ -206,12 +206,11 @@ def _tables(
     resolver: Resolver,
     mentions: RenderedTable,
     mentioned: set[str],
-    events: list[Event],
+    merged: list[MergedEvent],
     statements: dict[str, dict[str, dict[str, set[str]]]],
 ) -> dict[str, Any]:
     entities = [e for e in resolver.entities.values() if e.entity_id in mentioned]
     names = {e.entity_id: e.name for e in entities}
-    merged = merge_events(events)
     return {
         "sources": [a.source_row() for a in articles],
         "entities": [

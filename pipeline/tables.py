@@ -44,6 +44,8 @@ def format_value(value: Any) -> str:
         return value
     if kind is int:
         return str(value)
+    if kind is float:
+        return "" if math.isnan(value) else str(int(value)) if value.is_integer() else repr(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     pandas = sys.modules.get("pandas")  # not imported: no value can be its NA (workers need not load it)
@@ -60,16 +62,16 @@ def format_value(value: Any) -> str:
 
 def _sort_key(schema: Mapping[str, Any]):
     types = {f["name"]: f["type"] for f in schema["fields"]}
-    keys = schema.get("primaryKey") or field_names(schema)
+    keys = [(name, types[name] in ("integer", "number")) for name in schema.get("primaryKey") or field_names(schema)]
 
     def key(row: Mapping[str, Any]) -> tuple:
         out = []
-        for name in keys:
+        for name, numeric in keys:
             value = row.get(name)
-            if types[name] in ("integer", "number"):
+            if numeric:
                 out.append((0, float(value)) if value not in (None, "") else (1, 0.0))
             else:
-                out.append(format_value(value))
+                out.append(value if type(value) is str else format_value(value))
         return tuple(out)
 
     return key

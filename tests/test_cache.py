@@ -73,6 +73,21 @@ def test_codec_refuses_what_its_type_does_not_declare():
         dumps(object())
 
 
+def test_equal_dates_are_read_once_and_shared_and_bad_ones_still_refused():
+    day = DateValue("2025-08-05", datetime.date(2025, 8, 5), datetime.date(2025, 8, 5), "day")
+    one, other = loads(dumps([day, day]), list[DateValue])
+    assert one == day and one is other
+    assert loads(dumps(day), DateValue) is one  # across reads too: the decoder keeps it
+    loads('["2025-08", "2025-08-01", "2025-08-31", "month"]', DateValue)
+    for text in (
+        '{"2025-08": 1, "2025-08-01": 2, "2025-08-31": 3, "month": 4}',  # a dict whose keys spell a date read before
+        '["2025-08-05", "2025-08-05", "2025-08-05", "hour"]',  # no such precision
+        '["2025-08-05", "2025-08-05", [1], "day"]',  # a member that cannot be a key
+    ):
+        with pytest.raises(ValueError):
+            loads(text, DateValue)
+
+
 def test_codec_keeps_every_container_kind():
     kind = tuple[dict[str, set[str]], list[Sentence], dict[int, datetime.date], tuple, float | None, dict[tuple, int]]
     value = ({"agent": {"b", "a"}}, [Sentence(0, 2, "ab")], {7: datetime.date(2025, 8, 5)}, ("x", ("y", None), 1), None, {("a", 1): 2})

@@ -314,3 +314,52 @@ def test_a_host_that_takes_in_a_family_member_is_found_by_its_new_models():
 def test_merging_with_hosts_filed_by_objects_equals_trying_every_host(reports):
     events = [_report(*r) for r in reports]
     assert _merged(events) == _merged(events, index_by_objects=False)
+
+
+@settings(deadline=None, max_examples=200, database=None)
+@given(st.lists(st.tuples(st.integers(2019, 2026), st.sampled_from(["", "-03", "-03-15", "-11", "-11-02"])), max_size=6))
+def test_a_date_conflict_is_two_dated_reports_that_do_not_overlap(values):
+    dates = [parse_edtf(f"{year}{rest}") for year, rest in values]
+    pairwise = any(a.start > b.end or b.start > a.end for a in dates for b in dates)
+    assert choose_date(dates)[1] is pairwise
+
+
+def test_articles_must_reach_the_merger_in_id_order_and_one_at_a_time():
+    from pipeline.events import EventMerger
+
+    merger = EventMerger()
+    merger.add([_report("model_release", "b", 0, {"organization:openai"}, {"model:gpt-oss"}, 2025)])
+    with pytest.raises(ValueError, match="id order"):
+        merger.add([_report("model_release", "a", 0, {"organization:openai"}, {"model:gpt-oss"}, 2025)])
+    with pytest.raises(ValueError, match="one article"):
+        merger.add([_report("funding", "c", 0, set(), set(), None), _report("funding", "d", 0, set(), set(), None)])
+    merger.add([])  # an article without events changes nothing
+    assert [m.evidence[0].source_id for m in merger.merged()] == ["b"]
+
+
+@settings(deadline=None, max_examples=100, database=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["model_release", "access_change", "statement"]),
+            st.sampled_from(["a", "b", "c"]),
+            st.integers(0, 5),
+            st.sets(st.sampled_from(["organization:openai", "organization:meta"]), max_size=2),
+            st.sets(st.sampled_from(MODELS), max_size=3),
+            st.sampled_from([None, 2024, 2025]),
+        ),
+        max_size=14,
+    )
+)
+def test_merging_article_by_article_equals_merging_all_reports_at_once(reports):
+    """What a build does (each article's reports as its result arrives) gives what
+    merging all reports at once gives, whatever order the articles are listed in."""
+    from pipeline.events import EventMerger, merge_events
+
+    events = [_report(*r) for r in reports]
+    merger = EventMerger()
+    for source in sorted({e.source_id for e in events}):
+        merger.add([e for e in events if e.source_id == source])
+    backwards = [e for source in sorted({e.source_id for e in events}, reverse=True) for e in events if e.source_id == source]
+    summary = lambda merged: [(m.event_id, m.date_conflict, [(e.source_id, e.sentence.start) for e in m.evidence]) for m in merged]  # noqa: E731
+    assert summary(merger.merged()) == summary(merge_events(backwards))
