@@ -904,9 +904,12 @@ class EventMerger:
         self.groups: list[Group] = []
         self.same: dict[tuple, list[Group]] = defaultdict(list)  # groups by what makes reports one event
         self.last_source: str | None = None
+        self.done = False
 
     def add(self, events: Sequence[Event]) -> None:
         """The reports of one article, whose id sorts after every article added before."""
+        if self.done:
+            raise ValueError("EventMerger.add after merged(): the groups were folded together")
         if not events:
             return
         source = events[0].source_id
@@ -926,7 +929,11 @@ class EventMerger:
                 self.same[key].append(self.groups[-1])
 
     def merged(self) -> list[MergedEvent]:
-        """Steps 2-4 over everything added; the merged events sorted by id."""
+        """Steps 2-4 over everything added; the merged events sorted by id. Once only:
+        the steps fold groups into one another in place."""
+        if self.done:
+            raise ValueError("EventMerger.merged() can be asked once")
+        self.done = True
         return _identified(_absorbed(self.groups))
 
 

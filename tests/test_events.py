@@ -324,7 +324,7 @@ def test_a_date_conflict_is_two_dated_reports_that_do_not_overlap(values):
     assert choose_date(dates)[1] is pairwise
 
 
-def test_articles_must_reach_the_merger_in_id_order_and_one_at_a_time():
+def test_articles_reach_the_merger_in_id_order_one_at_a_time_and_merge_once():
     from pipeline.events import EventMerger
 
     merger = EventMerger()
@@ -335,6 +335,10 @@ def test_articles_must_reach_the_merger_in_id_order_and_one_at_a_time():
         merger.add([_report("funding", "c", 0, set(), set(), None), _report("funding", "d", 0, set(), set(), None)])
     merger.add([])  # an article without events changes nothing
     assert [m.evidence[0].source_id for m in merger.merged()] == ["b"]
+    with pytest.raises(ValueError, match="once"):
+        merger.merged()
+    with pytest.raises(ValueError, match="after merged"):
+        merger.add([_report("model_release", "e", 0, {"organization:openai"}, {"model:gpt-oss"}, 2025)])
 
 
 @settings(deadline=None, max_examples=100, database=None)
