@@ -56,6 +56,7 @@ def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, regis
     from pipeline.build import BuildError, extract_all, stage, validate_and_publish
     from pipeline.corpus import bodies, load_corpus
     from pipeline.executor import Settings, standing_by
+    from pipeline.validate import warm_up
 
     if not (root / "schemas").exists():
         shutil.copytree(paths.SCHEMAS, root / "schemas")
@@ -64,6 +65,7 @@ def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, regis
     start = time.perf_counter()
     settings = Settings("auto", workers, None, False, cache, registry)
     with standing_by(settings):  # as `build` does
+        warm_up()
         articles = load_corpus(corpus)
         tables = extract_all(articles, corrections=False, settings=settings)
     times["extract"] = time.perf_counter() - start

@@ -28,7 +28,7 @@ from pipeline.forking import Beside
 from pipeline.package import read_descriptor, write_descriptor
 from pipeline.paths import ROOT, TABLES
 from pipeline.tables import RenderedTable, load_schema, write_table
-from pipeline.validate import Report, validate_package
+from pipeline.validate import Report, validate_package, warm_up
 
 Tables = Mapping[str, Iterable[Mapping[str, Any]]]
 
@@ -237,6 +237,7 @@ def _build(root: Path, corpus: Path, corrections: bool) -> BuildResult:
 
     recover(root)
     with standing_by():  # a worker loads GiNZA while the corpus and the cache are read
+        warm_up()  # meanwhile too: validation's one-time setup
         articles = load_corpus(corpus)  # CorpusError: nothing written
         tables = extract_all(articles, corrections)
     _kill_point("extracted")

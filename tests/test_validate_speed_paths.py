@@ -173,3 +173,21 @@ def test_one_sentence_check_agrees_with_the_splitter(quotes):
     frame = pd.DataFrame({"quote": pd.array(quotes, dtype="string")})
     result = _one_sentence({"event_evidence": frame})
     assert result.tolist() == [len(split_sentences(q)) <= 1 for q in quotes]
+
+
+def test_warm_up_does_validations_one_time_setup_before_the_first_check():
+    """In a fresh process: pandera's pandas backends are not loaded by importing the
+    validator, `warm_up` loads them, and the committed package still validates."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from pipeline.validate import validate_package, warm_up\n"
+        "backend = 'pandera.backends.pandas.builtin_checks'\n"
+        "before = backend in sys.modules\n"
+        "warm_up()\n"
+        "print(before, backend in sys.modules, validate_package(sys.argv[1]).ok)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(paths.ROOT)], capture_output=True, text=True, cwd=paths.ROOT, check=True)
+    assert done.stdout.split() == ["False", "True", "True"]
