@@ -53,10 +53,9 @@ def plan(articles: int, quick: bool, workers: int) -> Plan:
 @allocates_in_bulk  # as `build` does
 def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, registry: Path | None) -> dict[str, Any]:
     """extract → stage → validate → publish into `root`, timing each step."""
-    from pipeline.build import BuildError, extract_all, stage, validate_and_publish
-    from pipeline.corpus import bodies, load_corpus
-    from pipeline.executor import Settings, standing_by
-    from pipeline.validate import warm_up
+    from pipeline.build import BuildError, extract_corpus, stage, validate_and_publish
+    from pipeline.corpus import bodies
+    from pipeline.executor import Settings
 
     if not (root / "schemas").exists():
         shutil.copytree(paths.SCHEMAS, root / "schemas")
@@ -64,10 +63,7 @@ def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, regis
     times: dict[str, float] = {}
     start = time.perf_counter()
     settings = Settings("auto", workers, None, False, cache, registry)
-    with standing_by(settings):  # as `build` does
-        warm_up()
-        articles = load_corpus(corpus)
-        tables = extract_all(articles, corrections=False, settings=settings)
+    articles, tables = extract_corpus(corpus, corrections=False, settings=settings)  # as `build` does
     times["extract"] = time.perf_counter() - start
     staging, counts = stage(root, tables)
     del tables  # as `build` does

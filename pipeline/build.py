@@ -231,15 +231,21 @@ def build(root: Path = ROOT, corpus: Path | None = None, corrections: bool = Tru
         return _build(root, Path(corpus) if corpus else root / "corpus", corrections)
 
 
-@allocates_in_bulk  # the whole build: reading the corpus and publishing made ~260 collections, 0.45 s
-def _build(root: Path, corpus: Path, corrections: bool) -> BuildResult:
+def extract_corpus(corpus: Path, corrections: bool = True, settings: Any = None) -> tuple[list[Article], dict[str, list[dict[str, Any]]]]:
+    """The corpus's articles and every table from them (`extract_all`), with a forked
+    worker loading GiNZA meanwhile, for the few articles an incremental build extracts."""
     from pipeline.executor import standing_by
 
-    recover(root)
-    with standing_by():  # a worker loads GiNZA while the corpus and the cache are read
+    with standing_by(settings):  # a worker loads GiNZA while the corpus and the cache are read
         warm_up()  # meanwhile too: validation's one-time setup
         articles = load_corpus(corpus)  # CorpusError: nothing written
-        tables = extract_all(articles, corrections)
+        return articles, extract_all(articles, corrections, settings)
+
+
+@allocates_in_bulk  # the whole build: reading the corpus and publishing made ~260 collections, 0.45 s
+def _build(root: Path, corpus: Path, corrections: bool) -> BuildResult:
+    recover(root)
+    articles, tables = extract_corpus(corpus, corrections)
     _kill_point("extracted")
     staging, counts = stage(root, tables)
     del tables  # validation reads the staged files: the rows need not stay in memory

@@ -280,8 +280,27 @@ def _merged(events, index_by_objects: bool = True) -> list[tuple]:
         return indexed(groups, fits, seeks, key, hosts)
 
     with patch.object(events_module, "_absorb", indexed if index_by_objects else plain):
-        merged = events_module.merge_events(events)
+        return _summary(events_module.merge_events(events))
+
+
+def _summary(merged) -> list[tuple]:
+    """Merged events as (id, conflict, evidence as (article, sentence start))."""
     return [(m.event_id, m.date_conflict, [(e.source_id, e.sentence.start) for e in m.evidence]) for m in merged]
+
+
+def _reports(kinds: list[str]):
+    """Lists of `_report` arguments: reports of `kinds` in articles a-c, by OpenAI and Meta, of related models."""
+    return st.lists(
+        st.tuples(
+            st.sampled_from(kinds),
+            st.sampled_from(["a", "b", "c"]),
+            st.integers(0, 5),
+            st.sets(st.sampled_from(["organization:openai", "organization:meta"]), max_size=2),
+            st.sets(st.sampled_from(MODELS), max_size=3),
+            st.sampled_from([None, 2024, 2025]),
+        ),
+        max_size=14,
+    )
 
 
 def test_a_host_that_takes_in_a_family_member_is_found_by_its_new_models():
@@ -298,19 +317,7 @@ def test_a_host_that_takes_in_a_family_member_is_found_by_its_new_models():
 
 
 @settings(deadline=None, max_examples=150, database=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["model_release", "access_change", "partnership"]),
-            st.sampled_from(["a", "b", "c"]),
-            st.integers(0, 5),
-            st.sets(st.sampled_from(["organization:openai", "organization:meta"]), max_size=2),
-            st.sets(st.sampled_from(MODELS), max_size=3),
-            st.sampled_from([None, 2024, 2025]),
-        ),
-        max_size=14,
-    )
-)
+@given(_reports(["model_release", "access_change", "partnership"]))
 def test_merging_with_hosts_filed_by_objects_equals_trying_every_host(reports):
     events = [_report(*r) for r in reports]
     assert _merged(events) == _merged(events, index_by_objects=False)
@@ -342,19 +349,7 @@ def test_articles_reach_the_merger_in_id_order_one_at_a_time_and_merge_once():
 
 
 @settings(deadline=None, max_examples=100, database=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["model_release", "access_change", "statement"]),
-            st.sampled_from(["a", "b", "c"]),
-            st.integers(0, 5),
-            st.sets(st.sampled_from(["organization:openai", "organization:meta"]), max_size=2),
-            st.sets(st.sampled_from(MODELS), max_size=3),
-            st.sampled_from([None, 2024, 2025]),
-        ),
-        max_size=14,
-    )
-)
+@given(_reports(["model_release", "access_change", "statement"]))
 def test_merging_article_by_article_equals_merging_all_reports_at_once(reports):
     """What a build does (each article's reports as its result arrives) gives what
     merging all reports at once gives, whatever order the articles are listed in."""
@@ -365,5 +360,4 @@ def test_merging_article_by_article_equals_merging_all_reports_at_once(reports):
     for source in sorted({e.source_id for e in events}):
         merger.add([e for e in events if e.source_id == source])
     backwards = [e for source in sorted({e.source_id for e in events}, reverse=True) for e in events if e.source_id == source]
-    summary = lambda merged: [(m.event_id, m.date_conflict, [(e.source_id, e.sentence.start) for e in m.evidence]) for m in merged]  # noqa: E731
-    assert summary(merger.merged()) == summary(merge_events(backwards))
+    assert _summary(merger.merged()) == _summary(merge_events(backwards))
