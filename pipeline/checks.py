@@ -25,6 +25,8 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 
 from pipeline.corpus import body_sha256
 from pipeline.dates import parse_edtf
@@ -331,42 +333,54 @@ for _column in ("developer_sources", "openness_sources", "license_sources", "rel
 # --- whole tables, on the raw cells ------------------------------------------
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_CHARACTERS = pyarrow.array(FORMULA_STARTS, type=pyarrow.string())
 Finding = tuple[int, str, str, str]  # CSV row, field, value, message
 
 
-def sort_key_columns(frame: pd.DataFrame, schema: Mapping) -> list[list]:
-    """The writer's sort key (`tables._sort_key`), built a column at a time.
+def _key_steps(column: pd.Series, numeric: bool) -> tuple[np.ndarray, np.ndarray]:
+    """For each row after the first: whether its cell sorts before the one above, and
+    whether the two are equal, as the writer's key (`tables._sort_key`) orders them.
 
-    Numbers sort as numbers, missing ones last; other cells as their text, missing as "".
+    Numbers sort as numbers, missing ones last; other cells as their text, missing as
+    "" (compared by arrow in UTF-8 byte order, which is Python's code-point order).
     Raises ValueError on a numeric key cell that is not a number.
     """
-    types = {f["name"]: f.get("type", "string") for f in schema["fields"]}
-    names = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
-    columns = []
-    for name in names:
-        cells = _cells(frame[name])
-        if types[name] in ("integer", "number"):
-            columns.append([(1, 0.0) if v is None or v == "" else (0, float(v)) for v in cells])
-        else:
-            columns.append(["" if v is None else str(v) for v in cells])
-    return columns
+    if numeric:
+        missing = (column.isna() | (column == "")).to_numpy(dtype=bool, na_value=True)
+        try:
+            values = pc.cast(pyarrow.array(column, from_pandas=True, type=pyarrow.string()), pyarrow.float64())
+            numbers = values.fill_null(0.0).to_numpy(zero_copy_only=False)
+        except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):  # what arrow will not parse, float() may
+            numbers = np.array([0.0 if v is None or v == "" else float(v) for v in _cells(column)], dtype="float64")
+        same_missing = missing[1:] == missing[:-1]
+        before = (missing[1:] < missing[:-1]) | (same_missing & (numbers[1:] < numbers[:-1]))
+        return before, same_missing & (numbers[1:] == numbers[:-1])
+    text = pyarrow.array(column, from_pandas=True, type=pyarrow.string()).fill_null("")
+    below, above = text.slice(1), text.slice(0, len(text) - 1)
+    return pc.less(below, above).to_numpy(zero_copy_only=False), pc.equal(below, above).to_numpy(zero_copy_only=False)
 
 
 def unsorted_rows(frame: pd.DataFrame, schema: Mapping) -> list[Finding]:
-    """Rows that sort before the row above them by primary key (the first per run)."""
+    """Rows that sort before the row above them by primary key (the first per run),
+    compared a key column at a time over whole columns."""
     if frame.empty or not all(f["name"] in frame for f in schema["fields"]):
         return []
-    try:
-        columns = sort_key_columns(frame, schema)
-    except ValueError:  # a key cell of the wrong type, reported by the type checks
-        return []
-    keys = columns[0] if len(columns) == 1 else list(zip(*columns))
-    first = (schema.get("primaryKey") or [schema["fields"][0]["name"]])[0]
+    types = {f["name"]: f.get("type", "string") for f in schema["fields"]}
+    names = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
+    before = np.zeros(len(frame) - 1, dtype=bool)
+    tied = np.ones(len(frame) - 1, dtype=bool)  # equal on every key column so far
+    for name in names:
+        try:
+            lower, equal = _key_steps(frame[name], types[name] in ("integer", "number"))
+        except ValueError:  # a key cell of the wrong type, reported by the type checks
+            return []
+        before |= tied & lower
+        tied &= equal
+    first = names[0]
     values = _cells(frame[first])
     return [
         (int(frame.index[i]) + 2, first, str(values[i]), f"rows must be sorted by the primary key: sorts before row {int(frame.index[i - 1]) + 2}")
-        for i in range(1, len(keys))
-        if keys[i] < keys[i - 1]
+        for i in (np.flatnonzero(before) + 1).tolist()
     ]
 
 
@@ -377,9 +391,12 @@ def formula_cells(frame: pd.DataFrame, schema: Mapping) -> list[Finding]:
         name = field["name"]
         if field.get("type", "string") != "string" or name not in frame:
             continue
-        column = frame[name].astype("string")
-        flagged = column.str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
-        for index, value in column[flagged].items():
+        column = frame[name]
+        cells = pyarrow.array(column, from_pandas=True, type=pyarrow.string())
+        # each start is one character: the first one's membership, in C (pandas 3's
+        # startswith with a tuple goes cell by cell in Python)
+        flagged = pc.is_in(pc.utf8_slice_codeunits(cells, 0, 1), value_set=_FORMULA_CHARACTERS).fill_null(False)
+        for index, value in column[flagged.to_numpy(zero_copy_only=False)].items():
             found.append(
                 (int(index) + 2, name, value[:40], f"starts with {value[0]!r}: a spreadsheet may run it as a formula (import as text)")
             )

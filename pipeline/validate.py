@@ -368,7 +368,14 @@ def _regular(text: str) -> bool:
     """One record per line, no blank line, quoting as RFC 4180: both parsers agree."""
     if not text or text.startswith("\n") or "\n\n" in text:
         return False
-    return '"' not in text or all(REGULAR_LINE.fullmatch(line) for line in text.split("\n") if '"' in line)
+    quote = text.find('"')
+    while quote >= 0:  # only the lines with a quote: found without splitting the text into lines
+        start, end = text.rfind("\n", 0, quote) + 1, text.find("\n", quote)
+        end = len(text) if end < 0 else end
+        if not REGULAR_LINE.fullmatch(text, start, end):
+            return False
+        quote = text.find('"', end)
+    return True
 
 
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # what `astype("str")` gives

@@ -111,9 +111,68 @@ def known_rows(baseline: Path, meta: Mapping[str, Any], base: Path, raws: Mappin
             continue
         if not same_schema or _sha256(before) != stamp.get("data"):
             continue
-        lines = raw.split(b"\n")
-        if lines[-1] != b"" or len(lines) - 2 != row_counts[name]:
+        if not raw.endswith(b"\n") or raw.count(b"\n") - 1 != row_counts[name]:
             continue  # not one record per line: every row is checked
-        seen = set(before.split(b"\n")[1:])
-        rows[name] = np.fromiter((line in seen for line in lines[1:-1]), dtype=bool, count=row_counts[name])
+        rows[name] = known_lines(before, raw)
     return Known(rows, content["bodies"]) if rows else None
+
+
+def _common_prefix(one: bytes, other: bytes) -> int:
+    """The length of the longest common start of two byte strings (binary search: each
+    step compares the next half of what is left, so ~one pass over the bytes in C)."""
+    low, high = 0, min(len(one), len(other))
+    while low < high:  # one[:low] == other[:low]
+        middle = (low + high + 1) // 2
+        if one[low:middle] == other[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _common_suffix(one: bytes, other: bytes, limit: int) -> int:
+    """The length of the longest common end of two byte strings, at most `limit`."""
+    low, high = 0, limit
+    while low < high:  # one[len(one) - low:] == other[len(other) - low:]
+        middle = (low + high + 1) // 2
+        if one[len(one) - middle : len(one) - low] == other[len(other) - middle : len(other) - low]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _middle(data: bytes, prefix: int, suffix: int) -> tuple[int, int, list[bytes]]:
+    """The lines of a file (ending in a line break) between its first `prefix` and its
+    last `suffix` bytes: the index of the first, the index after the last, the lines.
+
+    A line counts as in the common start when its line break is, and in the common end
+    when the line break before it is, so such a line is the same whole line in both files.
+    """
+    first = data.count(b"\n", 0, prefix)
+    start = data.rfind(b"\n", 0, prefix) + 1
+    end = data.find(b"\n", len(data) - suffix) + 1 or len(data)  # after the break that starts the common end
+    return first, first + data.count(b"\n", start, end), data[start:end].split(b"\n")[:-1]
+
+
+def known_lines(before: bytes, raw: bytes) -> np.ndarray:
+    """For each line after the header of `raw`: whether it is a line after the header
+    of `before` (both files end with a line break).
+
+    A rebuild changes a few runs of lines in tables sorted by key, so the lines in the
+    common start and end of the two files are known at once, and only the lines between
+    are looked up among the lines between in `before`. A line found only elsewhere in
+    `before` (a repeated line, which the key checks reject anyway) is left unknown:
+    it is checked again, never skipped wrongly.
+    """
+    prefix = _common_prefix(raw, before)
+    suffix = _common_suffix(raw, before, min(len(raw), len(before)) - prefix)
+    count = raw.count(b"\n") - 1
+    first, after, middle = _middle(raw, prefix, suffix)
+    old_first, _, old_middle = _middle(before, prefix, suffix)
+    known = np.ones(count, dtype=bool)
+    if first == 0:  # the header is not a data line
+        first, middle = 1, middle[1:]
+    seen = set(old_middle[1:] if old_first == 0 else old_middle)
+    known[first - 1 : after - 1] = np.fromiter((line in seen for line in middle), dtype=bool, count=len(middle))
+    return known

@@ -1,7 +1,7 @@
 """The fast paths of validation give the answers of the slow ones they replace.
 
 frictionless reads rows only where pandera cannot check them, CSVs are parsed by pyarrow
-when they are regular, sort keys are built a column at a time and only suspicious quotes
+when they are regular, the sort order is compared a key column at a time and only suspicious quotes
 go through the sentence splitter: each is checked here against the original (full
 frictionless, `csv.reader`, `tables._sort_key`, `split_sentences`) on real inputs.
 """
@@ -19,11 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline import paths
-from pipeline.checks import _one_sentence, sort_key_columns
+from pipeline.checks import FORMULA_STARTS, _one_sentence, formula_cells, unsorted_rows
 from pipeline.package import file_hash
+from pipeline.schemas import distinct, isin
 from pipeline.tables import _sort_key, load_schema
 from pipeline.text import split_sentences
-from pipeline.validate import _read_regular, read_csv_strict, rows_for_frictionless, validate_package
+from pipeline.validate import REGULAR_LINE, _read_regular, _regular, read_csv_strict, rows_for_frictionless, validate_package
 
 Rows = list[list[str]]
 
@@ -147,20 +148,85 @@ def test_irregular_files_go_row_by_row_and_keep_csv_reader_cells():
     assert problems == [] and cells(frame) == [["1", "two\nlines"]]
 
 
-# --- sort keys a column at a time: the writer's keys ---------------------------------
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=list('a,"\n'), max_size=30))
+def test_regular_looks_at_every_line_with_a_quote(text):
+    """`_regular` finds the quoted lines without splitting the text: the same answer
+    as checking each line of the split text that holds a quote."""
+    by_lines = bool(text) and not text.startswith("\n") and "\n\n" not in text
+    by_lines = by_lines and all(REGULAR_LINE.fullmatch(line) for line in text.split("\n") if '"' in line)
+    assert _regular(text) == by_lines
+
+# --- sort order a key column at a time: the writer's keys ----------------------------
 
 
-def test_sort_key_columns_equal_the_writers_keys_on_every_committed_table():
+def _unsorted_by_the_writers_key(frame: pd.DataFrame, schema: dict) -> list[int]:
+    """CSV rows that sort before the row above by `tables._sort_key`, row by row; []
+    when a numeric key cell is not a number (the type checks report it)."""
+    key = _sort_key(schema)
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    try:
+        keys = [key(r) for r in records]
+    except ValueError:
+        return []
+    return [i + 2 for i in range(1, len(keys)) if keys[i] < keys[i - 1]]
+
+
+def test_unsorted_rows_agree_with_the_writers_key_on_every_committed_table_reversed():
     for path in sorted(paths.DATA.glob("*.csv")):
         schema = load_schema(path.stem)
         frame, _ = read_csv_strict(path.stem, path.read_bytes())
-        key = _sort_key(schema)
-        names = schema.get("primaryKey") or [f["name"] for f in schema["fields"]]
-        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-        columns = sort_key_columns(frame, schema)
-        assert [tuple(c) for c in zip(*columns)] == [key(r) for r in records], path.stem
-        assert len(columns) == len(names)
+        assert unsorted_rows(frame, schema) == []
+        backwards = frame.iloc[::-1].reset_index(drop=True)  # every row but the first out of order, unless tied
+        found = [row for row, *_ in unsorted_rows(backwards, schema)]
+        assert found == _unsorted_by_the_writers_key(backwards, schema), path.stem
+        assert len(found) == len(frame) - 1, path.stem
 
+
+KEY_SCHEMA = {
+    "fields": [{"name": "a", "type": "string"}, {"name": "n", "type": "integer"}, {"name": "b", "type": "string"}],
+    "primaryKey": ["a", "n", "b"],
+}
+KEY_TEXT = st.sampled_from(["", "a", "ab", "b", "B", "é", "あ", "ア", "漢", "𠀋", "a b"])
+KEY_NUMBER = st.sampled_from(["", "0", "-0", "2", "10", "-3", "1e1", "+1", " 2", "1_0", "nan", "inf", "x"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(KEY_TEXT, KEY_NUMBER, KEY_TEXT), min_size=1, max_size=12))
+def test_unsorted_rows_agree_with_the_writers_key(rows):
+    """Missing numbers last, numbers as floats (as Python's float reads them), text by
+    code point, ties broken by the next key column, a non-number: no finding."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([["a", "n", "b"], *rows])
+    frame, problems = read_csv_strict("t", buffer.getvalue().encode("utf-8"))
+    assert problems == []
+    found = [row for row, *_ in unsorted_rows(frame, KEY_SCHEMA)]
+    assert found == _unsorted_by_the_writers_key(frame, KEY_SCHEMA)
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=list("=+-@\t\rab あ𠀋"), max_size=4)), min_size=1, max_size=10))
+def test_formula_cells_are_the_cells_starting_with_a_formula_character(values):
+    frame = pd.DataFrame({"a": pd.array(values, dtype="str"), "n": pd.array(["1"] * len(values), dtype="str")})
+    schema = {"fields": [{"name": "a", "type": "string"}, {"name": "n", "type": "integer"}]}
+    found = [(row, field, value) for row, field, value, _ in formula_cells(frame, schema)]
+    assert found == [(i + 2, "a", v[:40]) for i, v in enumerate(values) if v and v.startswith(FORMULA_STARTS)]
+
+
+CELL = st.one_of(st.none(), st.sampled_from(["a", "b", "ab", "あ", "𠀋", ""]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(CELL, max_size=8), st.lists(CELL, max_size=8), st.booleans())
+def test_isin_is_membership_of_the_present_values(cells, others, as_column):
+    """Text columns go through pyarrow, given a list or the distinct values of another
+    column (no pass in Python); a missing cell is never a member."""
+    series = pd.Series(pd.array(cells, dtype="str"))
+    values = distinct(pd.Series(pd.array(others, dtype="str"))) if as_column else [v for v in others if v is not None]
+    present = {v for v in others if v is not None}
+    assert isin(series, values).tolist() == [v is not None and v in present for v in cells]
 
 # --- one sentence: the splitter runs only where a second sentence can start ----------
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline import paths, validated
 from pipeline.validate import _pandera_problems, _rows_to_check, read_csv_strict, validate_package
@@ -123,3 +125,42 @@ def test_a_sources_table_without_its_id_column_is_reported_not_a_crash(package_c
     incremental = validate_package(staged, bodies, baseline=package_copy)
     assert not incremental.ok
     assert set(incremental.problems) == set(full.problems)
+
+
+# --- which lines are known: the common start and end at once, the rest looked up -----
+
+LINE = st.text(alphabet=list("ab,"), min_size=0, max_size=3).map(str.encode)
+
+
+def _file(lines: list[bytes]) -> bytes:
+    return b"".join(line + b"\n" for line in [b"h", *lines])
+
+
+def _by_lookup(before: bytes, raw: bytes) -> list[bool]:
+    seen = set(before.split(b"\n")[1:-1])
+    return [line in seen for line in raw.split(b"\n")[1:-1]]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(LINE, max_size=12), st.lists(LINE, max_size=12))
+def test_known_lines_never_vouch_for_a_line_the_old_file_lacks(old, new):
+    """Against looking every line up in the old file: never known when absent, and the
+    same answer when the new file repeats no line (a repeated line may be checked again)."""
+    before, raw = _file(old), _file(new)
+    found = validated.known_lines(before, raw).tolist()
+    expected = _by_lookup(before, raw)
+    assert len(found) == len(new)
+    assert all(e for f, e in zip(found, expected) if f)
+    if len(set(new)) == len(new):
+        assert found == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(LINE, min_size=1, max_size=12, unique=True), st.data())
+def test_known_lines_after_a_run_of_lines_changed(lines, data):
+    """A rebuild's shape: the same sorted lines with one run replaced."""
+    start = data.draw(st.integers(0, len(lines)))
+    end = data.draw(st.integers(start, len(lines)))
+    inserted = data.draw(st.lists(LINE.filter(lambda line: line not in lines), max_size=4, unique=True))
+    before, raw = _file(lines), _file(lines[:start] + inserted + lines[end:])
+    assert validated.known_lines(before, raw).tolist() == _by_lookup(before, raw)
