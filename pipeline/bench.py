@@ -27,6 +27,10 @@ from pipeline.nlp import NO_SHARING
 
 Echo = Callable[[str], None]
 
+# Added to the registry's first alias list for the "registry changed" step: a new name,
+# found in no article, that still makes every article's cached result stale.
+BENCH_ALIAS = '"ベンチマーク用の別名"'
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -353,10 +357,13 @@ def run(workdir: Path, p: Plan, seed: int, echo: Echo) -> dict[str, Any]:
 
     added = _median_of(f"incremental, one article added to {p.articles:,}", rebuilds, 2, echo)
     small = min(p.sizes)
-    registry = workdir / "registry-changed.yaml"
-    registry.write_text(paths.CURATION.joinpath("registry.yaml").read_text(encoding="utf-8") + "# edited for the benchmark\n", encoding="utf-8")
-    changed = _build(workdir / f"root-{small}", corpora[small], workdir / f"cache-{small}", p.workers, registry)
-    figures.update(incremental_add=added, incremental_add_runs=rebuilds, incremental_registry=changed)
+    registry_text = paths.CURATION.joinpath("registry.yaml").read_text(encoding="utf-8")
+    commented, changed_registry = workdir / "registry-commented.yaml", workdir / "registry-changed.yaml"
+    commented.write_text(registry_text + "# edited for the benchmark\n", encoding="utf-8")
+    changed_registry.write_text(registry_text.replace("aliases: [", f"aliases: [{BENCH_ALIAS}, ", 1), encoding="utf-8")
+    comment = _build(workdir / f"root-{small}", corpora[small], workdir / f"cache-{small}", p.workers, commented)
+    changed = _build(workdir / f"root-{small}", corpora[small], workdir / f"cache-{small}", p.workers, changed_registry)
+    figures.update(incremental_add=added, incremental_add_runs=rebuilds, incremental_registry_comment=comment, incremental_registry=changed)
     echo(
         f"incremental, one article added to {p.articles:,}: {added['seconds']['total']:.2f} s"
         f" = {added['seconds']['total'] / full['seconds']['total']:.1%} of the full build (target < 10%);"
@@ -364,9 +371,14 @@ def run(workdir: Path, p: Plan, seed: int, echo: Echo) -> dict[str, Any]:
         f" validation {added['seconds']['validate']:.2f} s; peak RSS main {added['peak_rss_mb']:,.0f} MB"
     )
     echo(
-        f"incremental, registry changed ({small:,} articles): {changed['seconds']['total']:.1f} s"
+        f"incremental, registry edited without changing an entry (a comment added; {small:,} articles): {comment['seconds']['total']:.1f} s"
+        f" = {comment['seconds']['total'] / builds[small]['seconds']['total']:.0%} of that size's full build"
+        " (the cache is keyed by the registry's entries, not its bytes: every result kept)"
+    )
+    echo(
+        f"incremental, registry changed (an alias added; {small:,} articles): {changed['seconds']['total']:.1f} s"
         f" = {changed['seconds']['total'] / builds[small]['seconds']['total']:.0%} of that size's full build"
-        " (the registry's sha256 is in every cache key, so every article is re-extracted)"
+        " (the entries' sha256 is in every cache key: any article may hold the new name, so every one is re-extracted)"
     )
 
     mentions = full["rows"]["mentions"]

@@ -15,10 +15,11 @@ normalized text back to offsets in the original body.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
@@ -186,7 +187,8 @@ def _specificity(target: tuple[str, ContextAlias | None]) -> tuple[int, str]:
 
 @dataclass(frozen=True)
 class Registry:
-    """The checked registry; equal (and hashed) by the file's sha256, so it can key caches."""
+    """The checked registry; equal (and hashed) by `sha256`, that of its entries (see
+    `entries_sha256`), so it can key caches."""
 
     entries: dict[str, RegistryEntry] = field(compare=False)
     sha256: str
@@ -452,4 +454,14 @@ def load_registry(path: Path | None = None) -> Registry:
     _check_forms(path, numbered, problems)
     if problems:
         raise RegistryError(problems)
-    return Registry({entry.id: entry for _, entry in numbered}, hashlib.sha256(data).hexdigest())
+    entries = [entry for _, entry in numbered]
+    return Registry({entry.id: entry for entry in entries}, entries_sha256(entries))
+
+
+def entries_sha256(entries: Sequence[RegistryEntry]) -> str:
+    """The sha256 of the entries as read, not of the file: a comment, a reformatting
+    or other quoting of the same entries keeps every cached result. Each entry is its
+    fields in order (a JSON list; tuples as lists, missing as null), so two different
+    lists of entries never give the same text."""
+    text = json.dumps([astuple(entry) for entry in entries], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -18,6 +18,7 @@ from pipeline.cache import Cache, article_key, dumps, loads
 from pipeline.corpus import Article
 from pipeline.dates import DateValue
 from pipeline.extract import ArticleResult, Flags, MergeStats, extract_article, extract_tables, run_local
+from pipeline import paths
 from pipeline.paths import TABLES
 from pipeline.registry import load_registry
 from pipeline.tables import load_schema, render_csv
@@ -147,6 +148,26 @@ def test_adding_an_article_extracts_only_that_article(tmp_path, articles, extrac
     assert seen == [articles[1].source_id]
     assert csvs(both) == csvs(extract(articles))
 
+
+
+def test_a_registry_edit_that_keeps_every_entry_keeps_every_cached_result(tmp_path, articles, registry):
+    """A comment in the registry re-extracts nothing; a new alias re-extracts every article."""
+    text = (paths.CURATION / "registry.yaml").read_text(encoding="utf-8")
+    commented, aliased = tmp_path / "commented.yaml", tmp_path / "aliased.yaml"
+    commented.write_text("# reviewed again\n" + text, encoding="utf-8")
+    aliased.write_text(text.replace("aliases: [", 'aliases: ["どこにもない別名", ', 1), encoding="utf-8")
+    cache_dir = tmp_path / "cache"
+    plain = csvs(extract_tables(articles, registry=registry, cache_dir=cache_dir, **FAST))
+    kept = extract_tables(articles, registry=load_registry(commented), cache_dir=cache_dir, runner=no_runs, **FAST)
+    assert csvs(kept) == plain
+    seen: list[str] = []
+
+    def counting(todo, registry, flags):
+        seen.extend(a.source_id for a in todo)
+        return run_local(todo, registry, flags)
+
+    extract_tables(articles, registry=load_registry(aliased), cache_dir=cache_dir, runner=counting, **FAST)
+    assert seen == sorted(a.source_id for a in articles)
 
 def _article(source_id: str, body: str) -> Article:
     day = DateValue("2025-01-01", datetime.date(2025, 1, 1), datetime.date(2025, 1, 1), "day")

@@ -4,7 +4,6 @@ with a message that names the entry and the field."""
 
 from __future__ import annotations
 
-import hashlib
 import unicodedata
 from pathlib import Path
 
@@ -14,10 +13,10 @@ from hypothesis import strategies as st
 
 from pipeline.ids import entity_id
 from pipeline.registry import (
-    DEFAULT_PATH,
     ENTITY_TYPES,
     Registry,
     RegistryError,
+    entries_sha256,
     load_registry,
     normalize,
     normalize_with_offsets,
@@ -46,7 +45,7 @@ def plain_target(forms: dict, text: str) -> str | None:
 def test_shipped_registry_loads_with_every_type(registry: Registry) -> None:
     assert 200 <= len(registry.entries) <= 350
     assert {entry.type for entry in registry.entries.values()} == set(ENTITY_TYPES)
-    assert registry.sha256 == hashlib.sha256(DEFAULT_PATH.read_bytes()).hexdigest()
+    assert registry.sha256 == entries_sha256(list(registry.entries.values()))
 
 
 def test_every_id_is_derived_from_type_and_name(registry: Registry) -> None:
@@ -308,3 +307,44 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_missing_file_is_a_registry_error(tmp_path: Path) -> None:
     with pytest.raises(RegistryError, match="cannot read"):
         load_registry(tmp_path / "absent.yaml")
+
+
+# --- what the registry's hash covers: its entries, not the file's bytes --------------
+
+_REFORMATTED = """\
+# the same two entries: comments, flow and block style, other quoting
+entities:
+- {id: "model:foo", type: model, name: 'Foo', name_ja: ~, aliases: ["Foo-1"], developer: organization:acme}
+- id: organization:acme   # trailing comment
+  type: organization
+  name: Acme
+  name_ja: "アクメ"
+  context_aliases:
+  - alias: A
+    requires:
+      followed_by:
+      - 社
+"""
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("aliases: [Foo-1]", "aliases: [Foo-1, Foo One]"),  # an alias added
+        ("name_ja: null", "name_ja: フー"),  # a field given
+        ("followed_by: [社]", "followed_by: [社, 製]"),  # a context test widened
+        ("    developer: organization:acme\n", ""),  # a field left out
+    ],
+)
+def test_hash_follows_every_change_of_an_entry(tmp_path: Path, old: str, new: str) -> None:
+    assert old in _VALID
+    before = load_registry(_write(tmp_path, _VALID))
+    after = load_registry(_write(tmp_path, _VALID.replace(old, new)))
+    assert after.entries != before.entries and after.sha256 != before.sha256 and after != before
+
+
+def test_hash_ignores_comments_and_formatting(tmp_path: Path) -> None:
+    before = load_registry(_write(tmp_path, _VALID))
+    after = load_registry(_write(tmp_path, _REFORMATTED))
+    assert after.entries == before.entries and after.sha256 == before.sha256
+    assert load_registry(_write(tmp_path, _VALID + "# a note\n")).sha256 == before.sha256
