@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from pipeline.corpus import body_sha256
 from pipeline.dates import parse_edtf
-from pipeline.schemas import distinct, isin
+from pipeline.schemas import distinct, isin, text_array
 from pipeline.text import CLOSERS, ENDERS, split_sentences
 
 Frames = Mapping[str, pd.DataFrame]
@@ -348,14 +348,14 @@ def _key_steps(column: pd.Series, numeric: bool) -> tuple[np.ndarray, np.ndarray
     if numeric:
         missing = (column.isna() | (column == "")).to_numpy(dtype=bool, na_value=True)
         try:
-            values = pc.cast(pyarrow.array(column, from_pandas=True, type=pyarrow.string()), pyarrow.float64())
+            values = pc.cast(text_array(column), pyarrow.float64())
             numbers = values.fill_null(0.0).to_numpy(zero_copy_only=False)
         except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):  # what arrow will not parse, float() may
             numbers = np.array([0.0 if v is None or v == "" else float(v) for v in _cells(column)], dtype="float64")
         same_missing = missing[1:] == missing[:-1]
         before = (missing[1:] < missing[:-1]) | (same_missing & (numbers[1:] < numbers[:-1]))
         return before, same_missing & (numbers[1:] == numbers[:-1])
-    text = pyarrow.array(column, from_pandas=True, type=pyarrow.string()).fill_null("")
+    text = text_array(column).fill_null("")
     below, above = text.slice(1), text.slice(0, len(text) - 1)
     return pc.less(below, above).to_numpy(zero_copy_only=False), pc.equal(below, above).to_numpy(zero_copy_only=False)
 
@@ -392,7 +392,7 @@ def formula_cells(frame: pd.DataFrame, schema: Mapping) -> list[Finding]:
         if field.get("type", "string") != "string" or name not in frame:
             continue
         column = frame[name]
-        cells = pyarrow.array(column, from_pandas=True, type=pyarrow.string())
+        cells = text_array(column)
         # each start is one character: the first one's membership, in C (pandas 3's
         # startswith with a tuple goes cell by cell in Python)
         flagged = pc.is_in(pc.utf8_slice_codeunits(cells, 0, 1), value_set=_FORMULA_CHARACTERS).fill_null(False)
