@@ -48,6 +48,9 @@ class CorpusError(Exception):
         lines = "\n".join(f"  {p}" for p in problems)
         super().__init__(f"{len(problems)} problem(s) in the corpus:\n{lines}")
 
+    def __reduce__(self) -> tuple:  # from a build's child, whole: its message is made from `problems`
+        return (type(self), (self.problems,))
+
 
 @dataclass(frozen=True)
 class Article:

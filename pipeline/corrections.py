@@ -68,6 +68,9 @@ class CorrectionError(Exception):
         self.problems = problems
         super().__init__(f"{len(problems)} problem(s) with the corrections:\n" + "\n".join(f"  - {p}" for p in problems))
 
+    def __reduce__(self) -> tuple:  # from a build's child, whole: its message is made from `problems`
+        return (type(self), (self.problems,))
+
 
 @dataclass(frozen=True)
 class _Spec:

@@ -215,6 +215,9 @@ class RegistryError(Exception):
         self.problems = problems
         super().__init__(f"{len(problems)} problem(s) in the registry:\n" + "\n".join(f"  - {p}" for p in problems))
 
+    def __reduce__(self) -> tuple:  # from a build's child, whole: its message is made from `problems`
+        return (type(self), (self.problems,))
+
 
 # --- loading ----------------------------------------------------------------------
 

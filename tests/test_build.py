@@ -117,3 +117,70 @@ def test_a_second_build_in_the_same_checkout_is_refused_and_touches_nothing(tmp_
     assert f"another build is running in {root} (process {os.getpid()})" in second.stderr
     assert "Traceback" not in second.stderr
     assert staging.is_dir() and published(root) == before
+
+
+def test_extraction_in_the_build_child_publishes_what_one_process_publishes(tmp_path, reference):
+    """The same build with forking off (extraction, merge and staging in the building
+    process itself) publishes the same bytes as the default, whose child does them."""
+    root = make_root(tmp_path)
+    in_one = "import pipeline.forking as f; f.fork_safe = lambda: False; from pipeline.cli import cli; cli(['build'])"
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AOE_KILL_AT", "LC_ALL", "LANG", "TZ")}
+    done = subprocess.run([sys.executable, "-c", in_one], cwd=root, env={**clean, **ENV_A}, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert published(root) == reference
+
+
+def test_the_build_child_extracts_and_this_process_only_validates(tmp_path, monkeypatch):
+    """`staged_aside` runs extraction in another process (the one that exits before
+    validation, taking the merge's memory with it) and hands back what validation needs."""
+    import pipeline.build as build
+
+    real = build.extract_corpus
+    seen = tmp_path / "extracted-in"
+
+    def recording(*args, **kwargs):
+        seen.write_text(str(os.getpid()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build, "extract_corpus", recording)
+    root = make_root(tmp_path / "root")
+    (root / ".build").mkdir(exist_ok=True)
+    staged = build.staged_aside(root, root / "corpus", corrections=True)
+    assert int(seen.read_text()) != os.getpid()
+    assert staged.staging.parent == root / ".build" and (staged.staging / "datapackage.json").is_file()
+    assert len(staged.texts) == 1 and all(len(text) > 1000 for text in staged.texts.values())
+    assert staged.rows["sources"] == 1 and staged.peak_rss_mb > 0
+    assert validate_package(staged.staging, staged.texts).ok
+
+
+def test_a_corpus_error_in_the_build_child_reaches_the_caller_whole(tmp_path):
+    """A broken article found by the child is the same `CorpusError` here: its problems,
+    its message, and nothing published."""
+    from pipeline.build import build
+    from pipeline.corpus import CorpusError
+
+    root = make_root(tmp_path)
+    before = published(root)
+    (root / "corpus" / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
+    with pytest.raises(CorpusError) as caught:
+        build(root)
+    assert [p.file for p in caught.value.problems] == ["broken.md"]
+    assert str(caught.value).startswith("1 problem(s) in the corpus:\n  broken.md: front matter: invalid YAML")
+    assert published(root) == before
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["pipeline.corpus:CorpusError", "pipeline.corrections:CorrectionError", "pipeline.registry:RegistryError"],
+)
+def test_errors_listing_problems_survive_pickling(kind):
+    """What a build's child raises comes back pickled: type, problems and message intact."""
+    import importlib
+    import pickle
+
+    module, name = kind.split(":")
+    error_type = getattr(importlib.import_module(module), name)
+    problems = [importlib.import_module("pipeline.corpus").Problem("a.md", "id", "missing")] if name == "CorpusError" else ["entry 1: bad", "entry 2: worse"]
+    error = error_type(problems)
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is error_type and back.problems == problems and str(back) == str(error)
