@@ -84,7 +84,7 @@ def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, regis
         "seconds": times,
         "peak_rss_mb": peak_rss_mb(),
         "peak_build_rss_mb": staged.peak_rss_mb,
-        "peak_worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "peak_worker_rss_mb": peak_rss_mb(resource.RUSAGE_CHILDREN),
     }
 
 

@@ -282,9 +282,10 @@ def staged_aside(root: Path, corpus: Path, corrections: bool = True, settings: A
     return child.result()
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far (Linux and macOS report it in other units)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory so far of this process, or (`resource.RUSAGE_CHILDREN`) of
+    the largest child it waited for, in MB (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(who).ru_maxrss
     return peak / 1024**2 if sys.platform == "darwin" else peak / 1024
 
 

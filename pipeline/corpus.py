@@ -18,6 +18,7 @@ from typing import Any, Iterable
 import yaml
 
 from pipeline.dates import DateValue, parse_edtf
+from pipeline.errors import ProblemsError
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 LANGUAGE_PATTERN = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
@@ -40,16 +41,12 @@ class Problem:
         return f"{self.file}: {self.field}: {self.message}"
 
 
-class CorpusError(Exception):
+class CorpusError(ProblemsError):
     """Raised with every problem found in the corpus; nothing is written when it is."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = problems
         lines = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"{len(problems)} problem(s) in the corpus:\n{lines}")
-
-    def __reduce__(self) -> tuple:  # from a build's child, whole: its message is made from `problems`
-        return (type(self), (self.problems,))
+        super().__init__(problems, f"{len(problems)} problem(s) in the corpus:\n{lines}")
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from typing import Any, Callable
 import yaml
 
 from pipeline import paths
+from pipeline.errors import ProblemsError
 from pipeline.tables import RenderedTable, field_names, format_value, load_schema
 
 ACTIONS = ("drop", "set", "add", "merge")
@@ -61,15 +62,11 @@ class Correction:
     reason: str
 
 
-class CorrectionError(Exception):
+class CorrectionError(ProblemsError):
     """Every problem found in the corrections at once, so one edit can fix them all."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{len(problems)} problem(s) with the corrections:\n" + "\n".join(f"  - {p}" for p in problems))
-
-    def __reduce__(self) -> tuple:  # from a build's child, whole: its message is made from `problems`
-        return (type(self), (self.problems,))
+        super().__init__(problems, f"{len(problems)} problem(s) with the corrections:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 @dataclass(frozen=True)

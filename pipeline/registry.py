@@ -26,6 +26,7 @@ from typing import Any, Sequence
 
 import yaml
 
+from pipeline.errors import ProblemsError
 from pipeline.ids import entity_id
 
 ENTITY_TYPES = ("organization", "person", "model", "product", "license", "location", "event_name")
@@ -208,15 +209,11 @@ class Registry:
         return forms
 
 
-class RegistryError(Exception):
+class RegistryError(ProblemsError):
     """Every problem in the registry file, so one edit can fix them all."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{len(problems)} problem(s) in the registry:\n" + "\n".join(f"  - {p}" for p in problems))
-
-    def __reduce__(self) -> tuple:  # from a build's child, whole: its message is made from `problems`
-        return (type(self), (self.problems,))
+        super().__init__(problems, f"{len(problems)} problem(s) in the registry:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 # --- loading ----------------------------------------------------------------------

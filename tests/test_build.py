@@ -39,14 +39,12 @@ def make_root(folder: Path) -> Path:
     return folder
 
 
-def run_build(root: Path, env: dict[str, str], kill_at: str | None = None) -> subprocess.CompletedProcess:
+def run_build(root: Path, env: dict[str, str], kill_at: str | None = None, args: tuple[str, ...] = ("-m", "pipeline", "build")) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AOE_KILL_AT", "LC_ALL", "LANG", "TZ")}
     clean.update(env)
     if kill_at:
         clean["AOE_KILL_AT"] = kill_at
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", "build"], cwd=root, env=clean, capture_output=True, text=True, timeout=300
-    )
+    return subprocess.run([sys.executable, *args], cwd=root, env=clean, capture_output=True, text=True, timeout=300)
 
 
 def published(root: Path) -> dict[str, bytes]:
@@ -124,8 +122,7 @@ def test_extraction_in_the_build_child_publishes_what_one_process_publishes(tmp_
     process itself) publishes the same bytes as the default, whose child does them."""
     root = make_root(tmp_path)
     in_one = "import pipeline.forking as f; f.fork_safe = lambda: False; from pipeline.cli import cli; cli(['build'])"
-    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AOE_KILL_AT", "LC_ALL", "LANG", "TZ")}
-    done = subprocess.run([sys.executable, "-c", in_one], cwd=root, env={**clean, **ENV_A}, capture_output=True, text=True, timeout=300)
+    done = run_build(root, ENV_A, args=("-c", in_one))
     assert done.returncode == 0, done.stderr
     assert published(root) == reference
 
