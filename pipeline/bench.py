@@ -69,10 +69,10 @@ def build_once(root: Path, corpus: Path, cache: Path | None, workers: int, regis
     start = time.perf_counter()
     settings = Settings("auto", workers, None, False, cache, registry)
     staged = staged_aside(root, corpus, corrections=False, settings=settings)  # as `build` does
-    times["extract"] = time.perf_counter() - start  # extraction and staging
+    times["extract"] = time.perf_counter() - start  # extraction and staging (each table read meanwhile)
     mark = time.perf_counter()
     try:
-        validate_and_publish(root, staged.staging, staged.texts)
+        validate_and_publish(root, staged.staging, staged.texts, staged.ahead)
     except BuildError as err:
         raise SystemExit(err.report.text()) from None
     times["validate"] = time.perf_counter() - mark

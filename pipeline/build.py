@@ -13,6 +13,7 @@ staging folder while recovering, or interleave its renames with the first's.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import resource
@@ -27,11 +28,11 @@ from pipeline import validated
 from pipeline.allocation import allocates_in_bulk
 from pipeline.atomic import write_text
 from pipeline.corpus import Article, bodies, load_corpus
-from pipeline.forking import Background, Beside
+from pipeline.forking import Background, Beside, fork_safe
 from pipeline.package import read_descriptor, write_descriptor
 from pipeline.paths import ROOT, TABLES
 from pipeline.tables import RenderedTable, load_schema, write_table
-from pipeline.validate import Report, validate_package, warm_up
+from pipeline.validate import ReadAhead, Report, validate_package, warm_up
 
 Tables = Mapping[str, Iterable[Mapping[str, Any]]]
 
@@ -108,10 +109,27 @@ def _kill_point(name: str) -> None:
         os.kill(os.getpid(), 9)
 
 
+# In the extraction cache's folder, beside its `<key[:2]>/` folders of results.
+FRONT_MATTER_MEMO = "front-matter.json"
+
+
 # The longest table still to render, if at least this long, is written by a forked
 # child while this process writes the others (mentions come rendered; at 2,000
 # articles the 30,000 event_evidence rows took 0.37 s, the other tables 0.25 s).
 BESIDE_MIN_ROWS = 20_000
+
+
+# In the build's child (see `staged_aside`): the pipe on which it tells the build
+# process how far it is, so that the build process does its own work meanwhile.
+_telling: Any = None
+EXTRACTED = "extracted"  # every article's result is in: the merge alone runs now
+DONE = "done"  # nothing more will be said
+
+
+def _tell(what: str, table: str | None = None, path: Path | None = None) -> None:
+    """Say EXTRACTED, DONE, or that `table` is written at `path` ("written")."""
+    if _telling is not None:
+        _telling.send((what, table, None if path is None else str(path)))
 
 
 @allocates_in_bulk
@@ -129,10 +147,12 @@ def write_tables(folder: Path, tables: Tables, schemas_dir: Path) -> dict[str, i
             continue
         write_table(folder / f"{name}.csv", rows[name], load_schema(name, schemas_dir))
         _kill_point(f"wrote:{name}")
+        _tell("written", name, folder / f"{name}.csv")
     if aside is not None:
         if not aside.join():  # no fork here, or the child failed: write it (and raise) here
             write_table(folder / f"{largest}.csv", rows[largest], load_schema(largest, schemas_dir))
         _kill_point(f"wrote:{largest}")
+        _tell("written", largest, folder / f"{largest}.csv")
     return {name: len(table) for name, table in rows.items()}
 
 
@@ -225,9 +245,24 @@ def extract_all(articles: list[Article], corrections: bool = True, settings: Any
         articles,
         registry=load_registry(settings.registry) if settings.registry else None,
         apply_corrections=corrections,
-        runner=make_runner(settings),
+        runner=_telling_when_done(make_runner(settings)),
         cache_dir=settings.cache_dir,
     )
+
+
+def _telling_when_done(runner: Any) -> Any:
+    """`runner`, saying EXTRACTED once it has given its last result (the cache gives
+    the others as the merge asks, so then every result is in)."""
+
+    def run(articles: list[Article], registry: Any, flags: Any) -> Iterator[Any]:
+        return _then_tell(runner(articles, registry, flags))  # started now, as the runner starts
+
+    return run
+
+
+def _then_tell(results: Iterator[Any]) -> Iterator[Any]:
+    yield from results
+    _tell(EXTRACTED)
 
 
 def build(root: Path = ROOT, corpus: Path | None = None, corrections: bool = True) -> BuildResult:
@@ -239,11 +274,14 @@ def build(root: Path = ROOT, corpus: Path | None = None, corrections: bool = Tru
 
 def extract_corpus(corpus: Path, corrections: bool = True, settings: Any = None) -> tuple[list[Article], dict[str, list[dict[str, Any]]]]:
     """The corpus's articles and every table from them (`extract_all`), with a forked
-    worker loading GiNZA meanwhile, for the few articles an incremental build extracts."""
-    from pipeline.executor import standing_by
+    worker loading GiNZA meanwhile, for the few articles an incremental build extracts.
+    With a cache, front matter parses are kept in it too (`FrontMatterMemo`)."""
+    from pipeline.executor import current_settings, standing_by
 
+    settings = settings or current_settings()
+    memo = Path(settings.cache_dir) / FRONT_MATTER_MEMO if settings.cache_dir else None
     with standing_by(settings):  # a worker loads GiNZA while the corpus and the cache are read
-        articles = load_corpus(corpus)  # CorpusError: nothing written
+        articles = load_corpus(corpus, memo)  # CorpusError: nothing written
         return articles, extract_all(articles, corrections, settings)
 
 
@@ -255,19 +293,22 @@ class Staged:
     rows: dict[str, int]
     texts: dict[str, str]  # the article bodies by source id, for validation's text checks
     peak_rss_mb: float  # of the process that extracted, merged and staged
+    ahead: ReadAhead | None = None  # the tables the validating half has read already
 
 
 def extract_and_stage(root: Path, corpus: Path, corrections: bool = True, settings: Any = None) -> Staged:
     """corpus → extract → corrections → a staged package in `root/.build`."""
-    articles, tables = extract_corpus(corpus, corrections, settings)
-    _kill_point("extracted")
-    staging, counts = stage(root, tables)
+    try:
+        articles, tables = extract_corpus(corpus, corrections, settings)
+        _kill_point("extracted")
+        staging, counts = stage(root, tables)
+    finally:
+        _tell(DONE)
     return Staged(staging, counts, bodies(articles), peak_rss_mb())
 
 
 def staged_aside(root: Path, corpus: Path, corrections: bool = True, settings: Any = None) -> Staged:
-    """`extract_and_stage` in a forked child that exits before validation starts, while
-    this process does validation's one-time setup (`warm_up`).
+    """`extract_and_stage` in a forked child that exits before validation starts.
 
     The merge makes millions of short-lived objects among a few that live on, and
     Python's allocator returns a 1 MiB arena to the system only when nothing in it is
@@ -276,10 +317,56 @@ def staged_aside(root: Path, corpus: Path, corrections: bool = True, settings: A
     back whole when it exits, so validation starts from a process that only read the
     texts (`make bench`, 2,000 articles: this process's peak 306 MB instead of 412, the
     child's 268). Where a fork is not safe, or the child dies, the step runs here.
+
+    Meanwhile this process does validation's one-time setup (`warm_up`) once the
+    child says every result is in (before, the cores are busy extracting; after, the
+    child merges on one of them), then reads each table the child has written while
+    it writes the next (`ReadAhead`).
     """
-    child = Background(extract_and_stage, root, corpus, corrections, settings)
-    warm_up()
-    return child.result()
+    global _telling
+    ahead = ReadAhead(baseline=root)
+    told, _telling = multiprocessing.get_context("fork").Pipe(duplex=False) if fork_safe() else (None, None)
+    try:
+        child = Background(extract_and_stage, root, corpus, corrections, settings)
+    finally:
+        if _telling is not None:
+            _telling.close()  # the child has its copy; a run here (no fork) says nothing
+        _telling = None
+    if told is not None:
+        if child.forked:  # else it runs here, when its result is asked for
+            _meanwhile(told, child, ahead)
+        told.close()
+    return dataclasses.replace(child.result(), ahead=ahead)
+
+
+def _meanwhile(told: Any, child: Background, ahead: ReadAhead) -> None:
+    """Validation's setup once the child has every result (or says anything else
+    first), then each table it has written, read ahead."""
+    warmed = False
+    for what, table, path in _told(told, child):
+        if not warmed:
+            warm_up()
+            warmed = True
+        if what == "written":
+            ahead.read(table, Path(path))
+
+
+def _told(told: Any, child: Background) -> Iterator[tuple[str, str | None, str | None]]:
+    """What the child says, until it says DONE or is gone (what it said before it
+    finished is still read)."""
+    while True:
+        finished = child.done()
+        if not told.poll(0 if finished else 0.05):
+            if finished:
+                return
+            continue
+        try:
+            said = told.recv()
+        except EOFError:
+            return
+        if said[0] == DONE:
+            return
+        yield said
 
 
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
@@ -294,14 +381,14 @@ def _build(root: Path, corpus: Path, corrections: bool) -> BuildResult:
     recover(root)
     staged = staged_aside(root, corpus, corrections)
     _kill_point("staged")
-    report = validate_and_publish(root, staged.staging, staged.texts)
+    report = validate_and_publish(root, staged.staging, staged.texts, staged.ahead)
     return BuildResult(root, staged.rows, report)
 
 
-def validate_and_publish(root: Path, staging: Path, texts: Mapping[str, str]) -> Report:
+def validate_and_publish(root: Path, staging: Path, texts: Mapping[str, str], ahead: ReadAhead | None = None) -> Report:
     """Validate the staged package (sparing the rows the last published one vouches
     for, see `pipeline.validated`); publish it only when valid, and record that."""
-    report = validate_package(staging, texts, baseline=root)
+    report = validate_package(staging, texts, baseline=root, ahead=ahead)
     if not report.ok:
         shutil.rmtree(staging, ignore_errors=True)
         raise BuildError(report)

@@ -12,13 +12,13 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Hashable
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
 from pipeline.dates import DateValue, parse_edtf
 from pipeline.errors import ProblemsError
+from pipeline.front_matter import FrontMatterMemo, parse_front_matter
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 LANGUAGE_PATTERN = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
@@ -88,37 +88,6 @@ def body_sha256(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~8x faster
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
-
-
-def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if not isinstance(key, Hashable):
-            raise yaml.constructor.ConstructorError(
-                None, None, f"a key must be a plain value, not {type(key).__name__}", key_node.start_mark
-            )
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
-)
-# Dates stay text: the contract's `published` is EDTF, which YAML's timestamps do not
-# cover (2025-04, 2025~), and YAML would crash on an impossible date like 2025-13-01.
-_StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def split_front_matter(text: str) -> tuple[str, str, int]:
     """Split a whole file into (front matter, body, line of the front matter's first line).
 
@@ -151,8 +120,9 @@ def _as_text(value: Any) -> str | None:
     return None
 
 
-def parse_article(path: Path, raw: bytes) -> tuple[Article | None, list[Problem]]:
-    """Parse one file's bytes; return the article or the list of what is wrong."""
+def parse_article(path: Path, raw: bytes, parse: Callable[[str], Any] = parse_front_matter) -> tuple[Article | None, list[Problem]]:
+    """Parse one file's bytes; return the article or the list of what is wrong.
+    `parse` reads the front matter's YAML (a `FrontMatterMemo`'s, to reuse parses)."""
     name = path.name
     problems: list[Problem] = []
 
@@ -176,7 +146,7 @@ def parse_article(path: Path, raw: bytes) -> tuple[Article | None, list[Problem]
         bad("front matter", str(err))
         return None, problems
     try:
-        meta = yaml.load(front, Loader=_StrictLoader)
+        meta = parse(front)
     except (yaml.YAMLError, ValueError) as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
@@ -242,15 +212,17 @@ def parse_article(path: Path, raw: bytes) -> tuple[Article | None, list[Problem]
     )
 
 
-def load_corpus(directory: Path) -> list[Article]:
-    """All articles (`*.md`) in a folder, sorted by id; CorpusError lists every problem."""
+def load_corpus(directory: Path, memo: Path | None = None) -> list[Article]:
+    """All articles (`*.md`) in a folder, sorted by id; CorpusError lists every problem.
+    `memo`: a file that keeps front matter parses between calls (`FrontMatterMemo`)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise CorpusError([Problem(str(directory), "corpus", "not a folder")])
     articles: list[Article] = []
     problems: list[Problem] = []
+    parses = FrontMatterMemo(memo) if memo is not None else None
     for path in sorted(directory.glob("*.md")):
-        article, found = parse_article(path, path.read_bytes())
+        article, found = parse_article(path, path.read_bytes(), parses.parse if parses else parse_front_matter)
         problems.extend(found)
         if article is not None:
             articles.append(article)
@@ -265,6 +237,8 @@ def load_corpus(directory: Path) -> list[Article]:
         problems.append(Problem(str(directory), "corpus", "no articles (*.md) found"))
     if problems:
         raise CorpusError(problems)
+    if parses is not None:
+        parses.save()
     return sorted(articles, key=lambda a: a.source_id)
 
 

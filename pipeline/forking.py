@@ -75,6 +75,16 @@ class Background:
             self._pool = forked_pool(1)
             self._future = self._pool.submit(fn, *args)
 
+    @property
+    def forked(self) -> bool:
+        """Whether the job runs in a child."""
+        return self._future is not None
+
+    def done(self) -> bool:
+        """Whether `result()` would return without waiting for the child (True where
+        there is none: the job then runs when its result is asked for)."""
+        return self._future is None or self._future.done()
+
     def result(self) -> Any:
         fn, args = self._call
         if self._future is None:

@@ -52,7 +52,7 @@ from pipeline.paths import SCHEMAS, TABLES, path_problem
 from pipeline.progress import bar, progress_on
 from pipeline.schemas import canonical_keys, dataframe_schema, foreign_key_checks, isin, typed_frame, untranslated
 from pipeline.tables import field_names
-from pipeline.validated import Known, known_rows
+from pipeline.validated import Known, known_lines, known_rows, vouched_table
 
 UTF8_BOM = b"\xef\xbb\xbf"
 RESOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -486,20 +486,65 @@ def _read_schemas(base: Path, meta: dict[str, Any]) -> tuple[dict[str, dict], li
     return schemas, problems, warnings
 
 
+class ReadAhead:
+    """Tables read before validation asks for them: a build reads each one as soon as
+    its child has written it, while the child writes the others (`pipeline.build`),
+    and matches its lines with those of the table `baseline` published
+    (`pipeline.validated.known_lines`). Validation takes a table from here only when
+    the file holds the very bytes that were read, and the lines matched only for those
+    bytes and the baseline's; otherwise it works them out again. The checks are the
+    same either way."""
+
+    def __init__(self, baseline: Path | None = None) -> None:
+        self.baseline = baseline
+        self._read: dict[tuple[str, Path], tuple[bytes, pd.DataFrame | None, list[Problem]]] = {}
+        self._lines: dict[str, tuple[str, bytes, np.ndarray]] = {}  # by the baseline's sha256
+
+    def read(self, table: str, path: Path) -> None:
+        try:
+            raw = Path(path).read_bytes()
+        except OSError:  # validation reads it again, and says what is wrong
+            return
+        self._read[(table, Path(path).resolve())] = (raw, *read_csv_strict(table, raw))
+        vouched = vouched_table(self.baseline, table) if self.baseline is not None else None
+        if vouched is not None and raw.endswith(b"\n") and vouched[0].endswith(b"\n"):
+            self._lines[table] = (vouched[1], raw, known_lines(vouched[0], raw))
+
+    @property
+    def tables(self) -> frozenset[str]:
+        """The tables read and not yet taken."""
+        return frozenset(table for table, _ in self._read)
+
+    def known_lines(self, table: str, before: bytes, digest: str, raw: bytes) -> np.ndarray:
+        """`known_lines(before, raw)`; `digest`: the sha256 of `before`, as checked."""
+        ahead = self._lines.pop(table, None)
+        if ahead is not None and ahead[0] == digest and ahead[1] == raw:
+            return ahead[2]
+        return known_lines(before, raw)
+
+    def take(self, table: str, path: Path, raw: bytes) -> tuple[bytes, pd.DataFrame | None, list[Problem]]:
+        """`raw` (the file's bytes now) as a frame, with its reading problems."""
+        ahead = self._read.pop((table, Path(path).resolve()), None)
+        if ahead is not None and ahead[0] == raw:
+            return ahead  # its bytes: the copy just read is let go
+        return (raw, *read_csv_strict(table, raw))
+
+
 def _read_frames(
-    base: Path, meta: dict[str, Any], schemas: dict[str, dict], done: Callable[[int], Any] = lambda n: None
+    base: Path, meta: dict[str, Any], schemas: dict[str, dict], done: Callable[[int], Any] = lambda n: None, ahead: ReadAhead | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, bytes], list[Problem]]:
     """The tables with a readable schema as frames of strings, the bytes of those read
     without a problem, and the reading problems; `done(1)` after each table."""
     frames: dict[str, pd.DataFrame] = {}
     raws: dict[str, bytes] = {}
     problems: list[Problem] = []
+    ahead = ahead or ReadAhead()
     for resource in meta["resources"]:
         name = resource["name"]
         if name not in schemas:
             continue
-        raw = (base / resource["path"]).read_bytes()
-        frame, found = read_csv_strict(name, raw)
+        path = base / resource["path"]
+        raw, frame, found = ahead.take(name, path, path.read_bytes())
         problems.extend(found)
         if frame is not None:
             frames[name] = frame
@@ -633,7 +678,12 @@ def _data_bytes(base: Path, meta: dict[str, Any]) -> int:
 
 
 def _validate_descriptor(
-    descriptor: Path, corpus: Path | Mapping[str, str] | None, label: str, baseline: Path | None = None, progress: bool | None = None
+    descriptor: Path,
+    corpus: Path | Mapping[str, str] | None,
+    label: str,
+    baseline: Path | None = None,
+    progress: bool | None = None,
+    ahead: ReadAhead | None = None,
 ) -> Report:
     report = Report(label)
     meta, problems = _descriptor_problems(descriptor)
@@ -646,8 +696,9 @@ def _validate_descriptor(
     # frictionless's layer reads no frame: on a large package it runs beside the reading and pandera
     frictionless_layer = Background(_frictionless_problems, descriptor, rows_for_frictionless(meta, schemas), worth_it=large)
     with bar(2 * len(schemas), "step", "validate", large and progress_on(progress)) as shown:  # read, check: per table
-        frames, raws, read_problems = _read_frames(descriptor.parent, meta, schemas, shown.update)
-        known = known_rows(baseline, meta, descriptor.parent, raws, {n: len(f) for n, f in frames.items()}) if baseline else None
+        frames, raws, read_problems = _read_frames(descriptor.parent, meta, schemas, shown.update, ahead)
+        counts = {n: len(f) for n, f in frames.items()}
+        known = known_rows(baseline, meta, descriptor.parent, raws, counts, (ahead or ReadAhead()).known_lines) if baseline else None
         del raws
         report.warnings.extend(warnings)
         bodies = None
@@ -677,8 +728,13 @@ def warm_up() -> None:
     """Do validation's one-time setup now instead of at the first check: pandera
     registers its pandas backends on first use (importing hypothesis when it is
     installed: ~0.12 s here) and pyparsing readies the EDTF grammar at its first parse.
-    A build calls this while its forked worker loads GiNZA, time in which it would
-    otherwise wait for the worker's result; the checks and their results are the same."""
+    A build calls this while its child merges on one core (see
+    `pipeline.build.staged_aside`); the checks and their results are the same.
+
+    Not frictionless's first package (~0.17 s to read and compile its descriptor
+    profiles): its layer runs in a child forked at validation, which would inherit
+    them, but this process would then hold frictionless too (+34 MB at its peak, for
+    ~0.07 s of a 2,000-article rebuild)."""
     import pandera.pandas as pa
 
     from pipeline.dates import parse_edtf
@@ -689,13 +745,18 @@ def warm_up() -> None:
 
 @allocates_in_bulk
 def validate_package(
-    path: Path, corpus: Path | Mapping[str, str] | None = None, baseline: Path | None = None, progress: bool | None = None
+    path: Path,
+    corpus: Path | Mapping[str, str] | None = None,
+    baseline: Path | None = None,
+    progress: bool | None = None,
+    ahead: ReadAhead | None = None,
 ) -> Report:
     """Validate a package folder, descriptor or zip; `corpus` (the corpus folder, or
     the article bodies by source id when the caller has read them already) enables
     the text checks. `baseline`: a package folder whose record of a validation
     (`pipeline.validated`) spares checking again the rows it vouches for. `progress`:
-    a bar for packages of 4 MB and more (default: in a terminal outside CI)."""
+    a bar for packages of 4 MB and more (default: in a terminal outside CI). `ahead`:
+    tables already read (`ReadAhead`)."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() != ".json" and zipfile.is_zipfile(path):
         with tempfile.TemporaryDirectory(prefix="aoe-zip-") as tmp:
@@ -704,4 +765,4 @@ def validate_package(
                 return Report(str(path), problems)
             return _validate_descriptor(descriptor, corpus, str(path), progress=progress)
     descriptor = resolve_descriptor(path)
-    return _validate_descriptor(descriptor, corpus, str(descriptor), baseline, progress)
+    return _validate_descriptor(descriptor, corpus, str(descriptor), baseline, progress, ahead)

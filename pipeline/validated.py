@@ -21,7 +21,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -90,10 +90,42 @@ def _load(root: Path) -> dict[str, Any] | None:
     return content
 
 
-def known_rows(baseline: Path, meta: Mapping[str, Any], base: Path, raws: Mapping[str, bytes], row_counts: Mapping[str, int]) -> Known | None:
+def _vouched(baseline: Path, content: Mapping[str, Any], table: str) -> bytes | None:
+    """The bytes of `baseline`'s `table` when they are those its record names."""
+    stamp = content["tables"].get(table)
+    if not isinstance(stamp, dict) or path_problem(stamp.get("path")):
+        return None
+    try:
+        before = (baseline / stamp["path"]).read_bytes()
+    except OSError:
+        return None
+    return before if _sha256(before) == stamp.get("data") else None
+
+
+def vouched_table(baseline: Path, table: str) -> tuple[bytes, str] | None:
+    """The bytes of the table `baseline` published and their sha256, when its record
+    vouches for them."""
+    content = _load(baseline)
+    before = None if content is None else _vouched(baseline, content, table)
+    return None if before is None else (before, content["tables"][table]["data"])
+
+
+# (table, the baseline's bytes of it, their sha256, the new bytes) -> known_lines of them
+Lines = Callable[[str, bytes, str, bytes], np.ndarray]
+
+
+def known_rows(
+    baseline: Path,
+    meta: Mapping[str, Any],
+    base: Path,
+    raws: Mapping[str, bytes],
+    row_counts: Mapping[str, int],
+    lines: Lines = lambda table, before, digest, raw: known_lines(before, raw),
+) -> Known | None:
     """The rows of the package in `base` (its descriptor `meta`, its files' bytes `raws`,
     its frames' lengths `row_counts`) that `baseline`'s record vouches for; None when
-    it vouches for nothing."""
+    it vouches for nothing. `lines` gives `known_lines(before, raw)` (worked out
+    ahead, see `pipeline.validate.ReadAhead`)."""
     content = _load(baseline)
     if content is None:
         return None
@@ -102,18 +134,18 @@ def known_rows(baseline: Path, meta: Mapping[str, Any], base: Path, raws: Mappin
         name = resource["name"]
         stamp = content["tables"].get(name)
         raw = raws.get(name)
-        if not isinstance(stamp, dict) or raw is None or name not in row_counts or path_problem(stamp.get("path")):
+        if not isinstance(stamp, dict) or raw is None or name not in row_counts:
             continue
+        before = _vouched(baseline, content, name)
         try:
-            before = (baseline / stamp["path"]).read_bytes()
             same_schema = _sha256((base / resource["schema"]).read_bytes()) == stamp.get("schema")
         except OSError:
             continue
-        if not same_schema or _sha256(before) != stamp.get("data"):
+        if before is None or not same_schema:
             continue
         if not raw.endswith(b"\n") or raw.count(b"\n") - 1 != row_counts[name]:
             continue  # not one record per line: every row is checked
-        rows[name] = known_lines(before, raw)
+        rows[name] = lines(name, before, stamp["data"], raw)
     return Known(rows, content["bodies"]) if rows else None
 
 

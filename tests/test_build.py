@@ -147,7 +147,33 @@ def test_the_build_child_extracts_and_this_process_only_validates(tmp_path, monk
     assert staged.staging.parent == root / ".build" and (staged.staging / "datapackage.json").is_file()
     assert len(staged.texts) == 1 and all(len(text) > 1000 for text in staged.texts.values())
     assert staged.rows["sources"] == 1 and staged.peak_rss_mb > 0
+    assert staged.ahead.tables == frozenset(paths.TABLES)  # each read here while the child wrote the next
     assert validate_package(staged.staging, staged.texts).ok
+    assert validate_package(staged.staging, staged.texts, ahead=staged.ahead).ok
+    assert staged.ahead.tables == frozenset()  # all taken: the files held what was read
+
+
+def test_the_build_child_says_when_every_result_is_in(monkeypatch):
+    """The runner still starts its work when called; EXTRACTED comes after its last
+    result, once (the build process then does validation's setup on the free core)."""
+    import pipeline.build as build
+
+    said: list[tuple] = []
+    started: list[str] = []
+
+    class Pipe:
+        def send(self, message):
+            said.append(message)
+
+    def runner(articles, registry, flags):
+        started.append("now")
+        return iter(["result 1", "result 2"])
+
+    monkeypatch.setattr(build, "_telling", Pipe())
+    results = build._telling_when_done(runner)(["a", "b"], None, None)
+    assert started == ["now"] and said == []
+    assert next(results) == "result 1" and next(results) == "result 2" and said == []
+    assert next(results, None) is None and said == [(build.EXTRACTED, None, None)]
 
 
 def test_a_corpus_error_in_the_build_child_reaches_the_caller_whole(tmp_path):

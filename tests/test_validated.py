@@ -164,3 +164,75 @@ def test_known_lines_after_a_run_of_lines_changed(lines, data):
     inserted = data.draw(st.lists(LINE.filter(lambda line: line not in lines), max_size=4, unique=True))
     before, raw = _file(lines), _file(lines[:start] + inserted + lines[end:])
     assert validated.known_lines(before, raw).tolist() == _by_lookup(before, raw)
+
+
+def _read_ahead(staged: Path, baseline: Path | None):
+    from pipeline.validate import ReadAhead
+
+    ahead = ReadAhead(baseline)
+    for name in paths.TABLES:
+        ahead.read(name, staged / "data" / f"{name}.csv")
+    return ahead
+
+
+def _same_report(one, other) -> bool:
+    return (one.ok, one.problems, one.warnings, one.skipped) == (other.ok, other.problems, other.warnings, other.skipped)
+
+
+def test_tables_read_ahead_validate_as_read_then(package_copy, bodies, tmp_path):
+    """What a build's process reads while its child stages (`ReadAhead`): the same
+    report as reading at validation, and a row changed after the reading is checked."""
+    validated.record(package_copy, bodies)
+    staged = _copy(package_copy, tmp_path / "staged")
+    ahead = _read_ahead(staged, package_copy)
+    assert ahead.tables == frozenset(paths.TABLES)
+    report = validate_package(staged, bodies, baseline=package_copy, ahead=ahead)
+    assert report.ok and _same_report(report, validate_package(staged, bodies, baseline=package_copy))
+
+    ahead = _read_ahead(staged, package_copy)
+    events = staged / "data" / "events.csv"
+    lines = events.read_text(encoding="utf-8").split("\n")
+    header = lines[0].split(",")
+    cells = next(csv.reader([lines[1]]))
+    cells[header.index("date")] = "2025-13-45"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(cells)
+    lines[1] = out.getvalue()
+    events.write_text("\n".join(lines), encoding="utf-8")  # after it was read ahead
+    stale = validate_package(staged, bodies, baseline=package_copy, ahead=ahead)
+    assert not stale.ok and any(p.table == "events" and p.row == 2 and p.field == "date" for p in stale.problems)
+    assert _same_report(stale, validate_package(staged, bodies, baseline=package_copy))
+
+
+def test_lines_matched_ahead_are_used_only_against_the_same_baseline(package_copy, bodies, tmp_path, monkeypatch):
+    import pipeline.validate
+
+    validated.record(package_copy, bodies)
+    staged = _copy(package_copy, tmp_path / "staged")
+    mentions = staged / "data" / "mentions.csv"
+    lines = mentions.read_text(encoding="utf-8").split("\n")
+    lines[3] = lines[3].replace(",registry", ",curated")
+    mentions.write_text("\n".join(lines), encoding="utf-8")
+    meta = json.loads((staged / "datapackage.json").read_text(encoding="utf-8"))
+    raws = {r["name"]: (staged / r["path"]).read_bytes() for r in meta["resources"]}
+    counts = {name: raw.count(b"\n") - 1 for name, raw in raws.items()}
+    plain = known_rows(package_copy, meta, staged, raws, counts)
+    ahead = _read_ahead(staged, package_copy)
+    other = _copy(package_copy, tmp_path / "other-baseline")  # recorded too, with a shorter mentions table
+    other_mentions = other / "data" / "mentions.csv"
+    other_mentions.write_text("\n".join(other_mentions.read_text(encoding="utf-8").split("\n")[:-5] + [""]), encoding="utf-8")
+    validated.record(other, bodies)
+    expected = known_rows(other, meta, staged, raws, counts)
+    ahead_of_other = _read_ahead(staged, package_copy)
+
+    matched: list[str] = []
+    real = pipeline.validate.known_lines
+    monkeypatch.setattr(pipeline.validate, "known_lines", lambda before, raw: matched.append("again") or real(before, raw))
+    with_ahead = known_rows(package_copy, meta, staged, raws, counts, ahead.known_lines)
+    assert matched == []  # every table's lines came from the reading ahead
+    assert {n: m.tolist() for n, m in with_ahead.rows.items()} == {n: m.tolist() for n, m in plain.rows.items()}
+
+    against_other = known_rows(other, meta, staged, raws, counts, ahead_of_other.known_lines)
+    assert matched == ["again"]  # mentions: matched again, against the other baseline's
+    assert {n: m.tolist() for n, m in against_other.rows.items()} == {n: m.tolist() for n, m in expected.rows.items()}
+    assert not against_other.rows["mentions"][-4:].any()  # lines the other baseline lacks: not known
