@@ -1,4 +1,5 @@
-"""No cyclic garbage collection while the pipeline builds large object graphs.
+"""How the pipeline allocates: no cyclic garbage collection while it builds large
+object graphs, and freed C heap handed back to the system between large tables.
 
 CPython's cyclic collector scans every container object it tracks at least once, and
 rescans the survivors of earlier passes as new ones accumulate. Reading 2,000 cached
@@ -10,13 +11,22 @@ the passes took over a quarter of an incremental build, and with raised threshol
 phase (plain reference counting still frees everything that is not in a cycle) and
 back on afterwards, when the few cycles made meanwhile are collected as usual; the
 build's peak memory did not change (measured at 500 to 2,000 articles).
+
+Reading a table for validation (pyarrow's parse, the text it decodes, the frame) frees
+most of what it allocates, but glibc's allocator keeps freed memory it got in smaller
+pieces for later: validating the 2,000-article package grew the process by 81 MB for
+31 MB of frames. `release_free_memory` gives those pages back (`malloc_trim`), after
+each table and before the checks: validation's peak at 2,000 articles fell from 295 to
+262 MB (a full check) and from 305 to 261 MB (a rebuild's). Where the C library has
+no `malloc_trim` (macOS, musl) it does nothing.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 from contextlib import contextmanager
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Callable, Iterator, ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -44,3 +54,18 @@ def allocates_in_bulk(function: Callable[P, R]) -> Callable[P, R]:
             return function(*args, **kwargs)
 
     return wrapper
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):
+        return None
+
+
+def release_free_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc; elsewhere a no-op)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)

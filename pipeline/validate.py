@@ -44,7 +44,7 @@ import pandera.errors
 import pyarrow
 import pyarrow.csv
 
-from pipeline.allocation import allocates_in_bulk
+from pipeline.allocation import allocates_in_bulk, release_free_memory
 from pipeline.checks import formula_cells, semantic_checks, unsorted_rows
 from pipeline.corpus import CorpusError, read_bodies
 from pipeline.forking import Background
@@ -506,6 +506,7 @@ class ReadAhead:
         except OSError:  # validation reads it again, and says what is wrong
             return
         self._read[(table, Path(path).resolve())] = (raw, *read_csv_strict(table, raw))
+        release_free_memory()
         vouched = vouched_table(self.baseline, table) if self.baseline is not None else None
         if vouched is not None and raw.endswith(b"\n") and vouched[0].endswith(b"\n"):
             self._lines[table] = (vouched[1], raw, known_lines(vouched[0], raw))
@@ -527,7 +528,9 @@ class ReadAhead:
         ahead = self._read.pop((table, Path(path).resolve()), None)
         if ahead is not None and ahead[0] == raw:
             return ahead  # its bytes: the copy just read is let go
-        return (raw, *read_csv_strict(table, raw))
+        frame, problems = read_csv_strict(table, raw)
+        release_free_memory()
+        return raw, frame, problems
 
 
 def _read_frames(
@@ -700,6 +703,7 @@ def _validate_descriptor(
         counts = {n: len(f) for n, f in frames.items()}
         known = known_rows(baseline, meta, descriptor.parent, raws, counts, (ahead or ReadAhead()).known_lines) if baseline else None
         del raws
+        release_free_memory()  # before the checks' buffers
         report.warnings.extend(warnings)
         bodies = None
         corpus_problems: list[Problem] = []
