@@ -52,7 +52,7 @@ from pipeline.paths import SCHEMAS, TABLES, path_problem
 from pipeline.progress import bar, progress_on
 from pipeline.schemas import canonical_keys, dataframe_schema, foreign_key_checks, isin, typed_frame, untranslated
 from pipeline.tables import field_names
-from pipeline.validated import Known, known_lines, known_rows, vouched_table
+from pipeline.validated import Known, known_lines, known_rows, load_record, vouched
 
 UTF8_BOM = b"\xef\xbb\xbf"
 RESOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -497,6 +497,7 @@ class ReadAhead:
 
     def __init__(self, baseline: Path | None = None) -> None:
         self.baseline = baseline
+        self._record = load_record(baseline) if baseline is not None else None
         self._read: dict[tuple[str, Path], tuple[bytes, pd.DataFrame | None, list[Problem]]] = {}
         self._lines: dict[str, tuple[str, bytes, np.ndarray]] = {}  # by the baseline's sha256
 
@@ -507,9 +508,9 @@ class ReadAhead:
             return
         self._read[(table, Path(path).resolve())] = (raw, *read_csv_strict(table, raw))
         release_free_memory()
-        vouched = vouched_table(self.baseline, table) if self.baseline is not None else None
-        if vouched is not None and raw.endswith(b"\n") and vouched[0].endswith(b"\n"):
-            self._lines[table] = (vouched[1], raw, known_lines(vouched[0], raw))
+        before = vouched(self.baseline, self._record, table) if self.baseline is not None and self._record else None
+        if before is not None and raw.endswith(b"\n") and before[0].endswith(b"\n"):
+            self._lines[table] = (before[1], raw, known_lines(before[0], raw))
 
     @property
     def tables(self) -> frozenset[str]:
@@ -534,7 +535,11 @@ class ReadAhead:
 
 
 def _read_frames(
-    base: Path, meta: dict[str, Any], schemas: dict[str, dict], done: Callable[[int], Any] = lambda n: None, ahead: ReadAhead | None = None
+    base: Path,
+    meta: dict[str, Any],
+    schemas: dict[str, dict],
+    done: Callable[[int], Any] = lambda n: None,
+    ahead: ReadAhead | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, bytes], list[Problem]]:
     """The tables with a readable schema as frames of strings, the bytes of those read
     without a problem, and the reading problems; `done(1)` after each table."""

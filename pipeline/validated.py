@@ -78,7 +78,9 @@ def record(root: Path, bodies: Mapping[str, str]) -> None:
     write_text(root / RECORD, json.dumps(content, sort_keys=True) + "\n")
 
 
-def _load(root: Path) -> dict[str, Any] | None:
+def load_record(root: Path) -> dict[str, Any] | None:
+    """The record of the package last validated in `root`; None when there is none, or
+    it is unreadable, of another format or of other code."""
     try:
         content = json.loads((root / RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -90,24 +92,17 @@ def _load(root: Path) -> dict[str, Any] | None:
     return content
 
 
-def _vouched(baseline: Path, content: Mapping[str, Any], table: str) -> bytes | None:
-    """The bytes of `baseline`'s `table` when they are those its record names."""
-    stamp = content["tables"].get(table)
+def vouched(baseline: Path, record: Mapping[str, Any], table: str) -> tuple[bytes, str] | None:
+    """The bytes of `baseline`'s `table` and their sha256, when they are those its
+    `record` (`load_record`) names."""
+    stamp = record["tables"].get(table)
     if not isinstance(stamp, dict) or path_problem(stamp.get("path")):
         return None
     try:
         before = (baseline / stamp["path"]).read_bytes()
     except OSError:
         return None
-    return before if _sha256(before) == stamp.get("data") else None
-
-
-def vouched_table(baseline: Path, table: str) -> tuple[bytes, str] | None:
-    """The bytes of the table `baseline` published and their sha256, when its record
-    vouches for them."""
-    content = _load(baseline)
-    before = None if content is None else _vouched(baseline, content, table)
-    return None if before is None else (before, content["tables"][table]["data"])
+    return (before, stamp["data"]) if _sha256(before) == stamp.get("data") else None
 
 
 # (table, the baseline's bytes of it, their sha256, the new bytes) -> known_lines of them
@@ -126,26 +121,25 @@ def known_rows(
     its frames' lengths `row_counts`) that `baseline`'s record vouches for; None when
     it vouches for nothing. `lines` gives `known_lines(before, raw)` (worked out
     ahead, see `pipeline.validate.ReadAhead`)."""
-    content = _load(baseline)
+    content = load_record(baseline)
     if content is None:
         return None
     rows: dict[str, np.ndarray] = {}
     for resource in meta["resources"]:
         name = resource["name"]
-        stamp = content["tables"].get(name)
         raw = raws.get(name)
-        if not isinstance(stamp, dict) or raw is None or name not in row_counts:
+        before = vouched(baseline, content, name) if raw is not None and name in row_counts else None
+        if before is None:
             continue
-        before = _vouched(baseline, content, name)
         try:
-            same_schema = _sha256((base / resource["schema"]).read_bytes()) == stamp.get("schema")
+            same_schema = _sha256((base / resource["schema"]).read_bytes()) == content["tables"][name].get("schema")
         except OSError:
             continue
-        if before is None or not same_schema:
+        if not same_schema:
             continue
         if not raw.endswith(b"\n") or raw.count(b"\n") - 1 != row_counts[name]:
             continue  # not one record per line: every row is checked
-        rows[name] = lines(name, before, stamp["data"], raw)
+        rows[name] = lines(name, *before, raw)
     return Known(rows, content["bodies"]) if rows else None
 
 
