@@ -44,7 +44,7 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 from pipeline import paths
 from pipeline.corpus import Article
 from pipeline.extract import CHUNK, ArticleResult, Flags, Runner, chunks, extract_articles, run_local
-from pipeline.forking import ChildLost, Standby, fork_safe
+from pipeline.forking import ChildLost, Standby, fork_safe, quiet_on_interrupt
 from pipeline.progress import bar, progress_on
 from pipeline.registry import Registry
 
@@ -137,6 +137,7 @@ def warm(flags: Flags) -> None:
 
 
 def _init_worker(registry: Registry, flags: Flags) -> None:
+    quiet_on_interrupt()
     _worker["registry"], _worker["flags"] = registry, flags
     warm(flags)
 

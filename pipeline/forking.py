@@ -19,6 +19,7 @@ so a child outliving a killed build neither waits forever nor keeps the checkout
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -44,6 +45,14 @@ def _init_child(initializer: Callable[..., None] | None, initargs: tuple) -> Non
     forget_build_lock()
     if initializer is not None:
         initializer(*initargs)
+
+
+def quiet_on_interrupt() -> None:
+    """In a worker process: exit at once, and quietly, on Ctrl-C. A terminal signals
+    every process of the build, and the build process itself reports "Aborted!"; an
+    idle worker would otherwise print the traceback of the queue it waits on. (Not in
+    a process that owns a pool: its queues' semaphores must be released as it unwinds.)"""
+    signal.signal(signal.SIGINT, lambda signum, frame: os._exit(128 + signum))
 
 
 def _die_with_parent() -> None:
@@ -121,8 +130,6 @@ class Beside:
 def _quietly(fn: Callable[..., None], args: tuple) -> None:
     """The child's whole life: a failure is an exit code (the parent then does the
     work itself and reports any error), not a traceback printed twice."""
-    import os
-
     _init_child(None, ())
     try:
         fn(*args)
@@ -183,9 +190,9 @@ class Standby:
 
 
 def _stand_by(conn: Any, setup: Callable[[], None], fn: Callable[[Any], Any]) -> None:
-    import os
     import traceback
 
+    quiet_on_interrupt()  # it waits for jobs most of its life
     try:
         _init_child(setup, ())
     except BaseException:  # the parent finds the pipe closed and does the work itself

@@ -127,30 +127,53 @@ def test_extraction_in_the_build_child_publishes_what_one_process_publishes(tmp_
     assert published(root) == reference
 
 
-def test_the_build_child_extracts_and_this_process_only_validates(tmp_path, monkeypatch):
+STAGED_ASIDE = """
+import json, os, sys
+from pathlib import Path
+import pipeline.build as build
+from pipeline.validate import validate_package
+
+real = build.extract_corpus
+def recording(*args, **kwargs):
+    Path("extracted-in").write_text(str(os.getpid()))
+    return real(*args, **kwargs)
+build.extract_corpus = recording
+root = Path.cwd()
+(root / ".build").mkdir(exist_ok=True)
+staged = build.staged_aside(root, root / "corpus", corrections=True)
+ahead = sorted(staged.ahead.tables)
+print(json.dumps({
+    "here": os.getpid(),
+    "extracted_in": int(Path("extracted-in").read_text()),
+    "staging": str(staged.staging.relative_to(root)),
+    "descriptor": (staged.staging / "datapackage.json").is_file(),
+    "texts": {k: len(v) for k, v in staged.texts.items()},
+    "sources": staged.rows["sources"],
+    "peak": staged.peak_rss_mb,
+    "read_ahead": ahead,
+    "valid": validate_package(staged.staging, staged.texts).ok,
+    "valid_ahead": validate_package(staged.staging, staged.texts, ahead=staged.ahead).ok,
+    "left_ahead": sorted(staged.ahead.tables),
+}))
+"""
+
+
+def test_the_build_child_extracts_and_this_process_only_validates(tmp_path):
     """`staged_aside` runs extraction in another process (the one that exits before
-    validation, taking the merge's memory with it) and hands back what validation needs."""
-    import pipeline.build as build
-
-    real = build.extract_corpus
-    seen = tmp_path / "extracted-in"
-
-    def recording(*args, **kwargs):
-        seen.write_text(str(os.getpid()))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(build, "extract_corpus", recording)
-    root = make_root(tmp_path / "root")
-    (root / ".build").mkdir(exist_ok=True)
-    staged = build.staged_aside(root, root / "corpus", corrections=True)
-    assert int(seen.read_text()) != os.getpid()
-    assert staged.staging.parent == root / ".build" and (staged.staging / "datapackage.json").is_file()
-    assert len(staged.texts) == 1 and all(len(text) > 1000 for text in staged.texts.values())
-    assert staged.rows["sources"] == 1 and staged.peak_rss_mb > 0
-    assert staged.ahead.tables == frozenset(paths.TABLES)  # each read here while the child wrote the next
-    assert validate_package(staged.staging, staged.texts).ok
-    assert validate_package(staged.staging, staged.texts, ahead=staged.ahead).ok
-    assert staged.ahead.tables == frozenset()  # all taken: the files held what was read
+    validation, taking the merge's memory with it), hands back what validation needs,
+    and this process has read each table meanwhile. (In a fresh process: one where
+    Dask has run keeps its threads, and a process with threads does not fork.)"""
+    root = make_root(tmp_path)
+    done = run_build(root, ENV_A, args=("-c", STAGED_ASIDE))
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["extracted_in"] != got["here"]
+    assert got["staging"].startswith(".build/stage-") and got["descriptor"]
+    assert len(got["texts"]) == 1 and all(n > 1000 for n in got["texts"].values())
+    assert got["sources"] == 1 and got["peak"] > 0
+    assert got["read_ahead"] == sorted(paths.TABLES)  # each read here while the child wrote the next
+    assert got["valid"] and got["valid_ahead"]
+    assert got["left_ahead"] == []  # all taken: the files held what was read
 
 
 def test_the_build_child_says_when_every_result_is_in(monkeypatch):
