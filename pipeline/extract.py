@@ -32,7 +32,7 @@ from pipeline.ids import mention_id
 from pipeline.model_facts import model_rows, stated_developers, stated_openness
 from pipeline.nlp import Steps, run_steps, run_together
 from pipeline.registry import Registry, load_registry
-from pipeline.tables import RenderedRun, RenderedTable, load_schema, render_run
+from pipeline.tables import RenderedRun, RenderedTable, Spool, SpooledRun, load_schema, render_run
 
 # A resolver call as logged: ("registry", id) | ("discovered", surface, kind, method,
 # family, id returned) | ("link", id, surface, alias key).
@@ -165,7 +165,8 @@ def merge_results(
     """The tables from per-article results, given in the order of `sorted_articles`."""
     stats = stats if stats is not None else MergeStats()
     resolver = Resolver(registry)
-    runs: list[RenderedRun] = []
+    runs: list[SpooledRun] = []
+    spool = Spool()  # the mention rows wait on disk, not in memory, until they are written
     mentioned: set[str] = set()
     events = EventMerger()  # its first step runs as results arrive: while the misses are extracted
     statements: dict[str, dict[str, dict[str, set[str]]]] = {}
@@ -178,7 +179,7 @@ def merge_results(
         else:
             replay(resolver, result.calls)
         stats.articles += 1
-        runs.append(result.mentions)
+        runs.append(spool.keep(result.mentions))
         mentioned |= result.mentioned
         events.add(result.events)
         statements[article.source_id] = result.statements

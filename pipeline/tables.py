@@ -11,11 +11,13 @@ import csv
 import io
 import json
 import math
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Iterator, Mapping
 
 from pipeline.paths import SCHEMAS
 
@@ -91,17 +93,27 @@ def _render_rows(writer: Any, ordered: Iterable[Mapping[str, Any]], schema: Mapp
         writer.writerow([v if type(v) in _PLAIN else format_value(v) for v in map(row.get, names)])
 
 
+def _write_csv(out: BinaryIO, rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> None:
+    """Header and rows to `out` as UTF-8, a run at a time where the rows come rendered:
+    the table is never held whole as text (at 8,000 articles, joining the mentions'
+    runs and encoding them took 145 MB more than the build held)."""
+    runs = rows.in_order(schema) if isinstance(rows, RenderedTable) else None
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(field_names(schema))
+    if runs is None:
+        _render_rows(writer, sorted(rows, key=_sort_key(schema)), schema)
+    text.flush()
+    text.detach()
+    for run in runs or ():
+        out.write(run.data())
+
+
 def render_csv(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> str:
     """The CSV text of a table: header from the schema, rows sorted by primary key."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(field_names(schema))
-    joined = rows.text_for(schema) if isinstance(rows, RenderedTable) else None
-    if joined is not None:
-        buffer.write(joined)
-    else:
-        _render_rows(writer, sorted(rows, key=_sort_key(schema)), schema)
-    return buffer.getvalue()
+    buffer = io.BytesIO()
+    _write_csv(buffer, rows, schema)
+    return buffer.getvalue().decode("utf-8")
 
 
 @lru_cache(maxsize=None)
@@ -123,8 +135,27 @@ def _parsers(layout: str) -> list[tuple[str, Any]]:
     return [(name, by_type.get(kind, str)) for name, kind in json.loads(layout)["fields"]]
 
 
+class _Run:
+    """What every run of rendered rows offers; each kind gives `text`, `layout` and `count`."""
+
+    def __len__(self) -> int:
+        return self.count
+
+    def data(self) -> bytes:
+        """The rows' CSV lines as written to the file."""
+        return self.text.encode("utf-8")
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows back as dicts, typed by the layout (empty cells as None)."""
+        parsers = _parsers(self.layout)
+        return [
+            {name: parse(cell) if cell != "" else None for (name, parse), cell in zip(parsers, record)}
+            for record in csv.reader(io.StringIO(self.text))
+        ]
+
+
 @dataclass(frozen=True)
-class RenderedRun:
+class RenderedRun(_Run):
     """Rows of one table already rendered as CSV lines, in primary-key order, and the
     `layout` they were rendered for. An article's mentions travel like this from the
     worker that found them, through the cache, into the file: a build neither rebuilds
@@ -137,16 +168,52 @@ class RenderedRun:
     first: tuple | None
     last: tuple | None
 
-    def __len__(self) -> int:
-        return self.count
 
-    def rows(self) -> list[dict[str, Any]]:
-        """The rows back as dicts, typed by the layout (empty cells as None)."""
-        parsers = _parsers(self.layout)
-        return [
-            {name: parse(cell) if cell != "" else None for (name, parse), cell in zip(parsers, record)}
-            for record in csv.reader(io.StringIO(self.text))
-        ]
+class Spool:
+    """An unnamed temporary file that holds rendered runs until their table is written,
+    so that a build does not keep every article's mention rows in memory while it
+    merges (72 MB of text at 8,000 articles). The file goes when the spool and the runs
+    kept in it are gone; positioned reads, so a forked child can read it too."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="aoe-runs-")
+        self._size = 0
+
+    def keep(self, run: RenderedRun) -> SpooledRun:
+        data = run.data()
+        self._file.write(data)
+        self._size += len(data)
+        return SpooledRun(run.layout, run.count, run.first, run.last, self, self._size - len(data), len(data))
+
+    def read(self, offset: int, size: int) -> bytes:
+        self._file.flush()
+        return os.pread(self._file.fileno(), size, offset)
+
+
+@dataclass(frozen=True)
+class SpooledRun(_Run):
+    """A `RenderedRun` whose lines wait in a `Spool`: the same rows, read back on demand."""
+
+    layout: str
+    count: int
+    first: tuple | None
+    last: tuple | None
+    spool: Spool
+    offset: int
+    size: int
+
+    def data(self) -> bytes:
+        return self.spool.read(self.offset, self.size)
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        return self.data().decode("utf-8")
+
+    def __deepcopy__(self, memo: dict) -> SpooledRun:
+        return self  # what it reads is never written again: a copy would read the same
+
+    def __reduce__(self) -> tuple:
+        return RenderedRun, (self.layout, self.text, self.count, self.first, self.last)  # the spool stays here
 
 
 def render_run(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> RenderedRun:
@@ -161,11 +228,11 @@ def render_run(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> 
 
 class RenderedTable:
     """A table made of rendered runs (an article's rows each). It iterates as row dicts
-    like any table; `render_csv` joins its runs when that gives the sorted table (each
-    rendered for the schema, their key ranges one after another), else renders its
-    rows: the same bytes either way."""
+    like any table; `render_csv` and `write_table` join its runs when that gives the
+    sorted table (each rendered for the schema, their key ranges one after another),
+    else render its rows: the same bytes either way."""
 
-    def __init__(self, runs: Iterable[RenderedRun]):
+    def __init__(self, runs: Iterable[RenderedRun | SpooledRun]):
         self.runs = [run for run in runs if run.count]
 
     def __len__(self) -> int:
@@ -175,19 +242,21 @@ class RenderedTable:
         for run in self.runs:
             yield from run.rows()
 
-    def text_for(self, schema: Mapping[str, Any]) -> str | None:
-        """The runs joined in key order, or None when that would not be the sorted table."""
+    def in_order(self, schema: Mapping[str, Any]) -> list[RenderedRun | SpooledRun] | None:
+        """The runs in key order, or None when joining them would not give the sorted table."""
         wanted = layout(schema)
         if any(run.layout != wanted for run in self.runs):
             return None
         ordered = sorted(self.runs, key=lambda run: run.first)
         if any(before.last >= after.first for before, after in zip(ordered, ordered[1:])):
             return None
-        return "".join(run.text for run in ordered)
+        return ordered
 
 
 def write_table(path: Path, rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> None:
-    Path(path).write_text(render_csv(rows, schema), encoding="utf-8", newline="")
+    """`render_csv`'s text, written to `path` as it is made."""
+    with open(path, "wb") as out:
+        _write_csv(out, rows, schema)
 
 
 def read_table(path: Path) -> pd.DataFrame:

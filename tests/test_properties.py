@@ -6,7 +6,9 @@ minimum/maximum, required), so a schema change is exercised without editing this
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import pickle
 import re
 import tempfile
 from pathlib import Path
@@ -17,7 +19,7 @@ from hypothesis import strategies as st
 
 from pipeline.ids import entity_id, slug
 from pipeline.paths import TABLES
-from pipeline.tables import RenderedTable, _sort_key, format_value, load_schema, read_table, render_csv, render_run, write_table
+from pipeline.tables import RenderedRun, RenderedTable, Spool, _sort_key, format_value, load_schema, read_table, render_csv, render_run, write_table
 
 ID_PATTERN = re.compile(load_schema("entities")["fields"][0]["constraints"]["pattern"])
 PROPS = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow], database=None)
@@ -135,20 +137,43 @@ def test_rendered_runs_write_the_table_render_csv_writes(name):
     key = _sort_key(schema)
 
     @settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow], database=None)
-    @given(table_rows(name), st.lists(st.integers(0, 5), max_size=4), st.booleans())
-    def same_bytes(rows, cuts, in_key_order):
+    @given(table_rows(name), st.lists(st.integers(0, 5), max_size=4), st.booleans(), st.booleans())
+    def same_bytes(rows, cuts, in_key_order, spooled):
         rows = list({key(r): r for r in reversed(rows)}.values())  # one row per primary key, as in a valid table
         if in_key_order:
             rows.sort(key=key)
         bounds = [0, *sorted(c for c in cuts if c <= len(rows)), len(rows)]
-        table = RenderedTable(render_run(rows[a:b], schema) for a, b in zip(bounds, bounds[1:]))
+        runs = [render_run(rows[a:b], schema) for a, b in zip(bounds, bounds[1:])]
+        if spooled:  # as the merge keeps them: on disk until written
+            spool = Spool()
+            runs = [spool.keep(run) for run in runs]
+        table = RenderedTable(runs)
         assert len(table) == len(rows)
         assert render_csv(table, schema) == render_csv(rows, schema)
         assert render_csv(list(table), schema) == render_csv(rows, schema)  # rows read back from the runs
+        with tempfile.TemporaryDirectory(prefix="aoe-props-") as tmp:
+            write_table(Path(tmp) / "t.csv", table, schema)  # written a run at a time: the same bytes
+            assert (Path(tmp) / "t.csv").read_bytes() == render_csv(rows, schema).encode("utf-8")
         if in_key_order:
-            assert table.text_for(schema) is not None  # consecutive runs of the sorted table: joined
+            assert table.in_order(schema) is not None  # consecutive runs of the sorted table: joined
 
     same_bytes()
+
+
+def test_a_spooled_run_reads_back_what_was_kept_and_pickles_as_its_rows():
+    schema = load_schema("mentions")
+    rows = [
+        {"mention_id": f"a:{i}-{i + 2}", "source_id": "a", "entity_id": "model:x", "start": i, "end": i + 2, "surface": "ジェミニ,\"x\"", "method": "rule"}
+        for i in range(3)
+    ]
+    kept = [render_run(rows[:1], schema), render_run(rows[1:], schema)]
+    spool = Spool()
+    spooled = [spool.keep(run) for run in kept]
+    for run, back in zip(kept, spooled):
+        assert (back.text, back.data(), back.rows(), len(back)) == (run.text, run.data(), run.rows(), len(run))
+        assert copy.deepcopy(back) is back  # read-only: a deep copy of a table shares it
+        thawed = pickle.loads(pickle.dumps(back))  # to another process: the rows themselves
+        assert type(thawed) is RenderedRun and thawed == run
 
 
 def test_runs_rendered_for_another_layout_are_rendered_again():
@@ -156,5 +181,5 @@ def test_runs_rendered_for_another_layout_are_rendered_again():
     rows = [{"mention_id": "a:0-2", "source_id": "a", "entity_id": "model:x", "start": 0, "end": 2, "surface": "xy", "method": "rule"}]
     moved = {**schema, "fields": [schema["fields"][1], schema["fields"][0], *schema["fields"][2:]]}
     table = RenderedTable([render_run(rows, moved)])
-    assert table.text_for(schema) is None
+    assert table.in_order(schema) is None
     assert render_csv(table, schema) == render_csv(rows, schema)
