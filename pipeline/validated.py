@@ -27,6 +27,7 @@ import numpy as np
 
 from pipeline.atomic import write_text
 from pipeline.corpus import body_sha256
+from pipeline.package import file_sha256
 from pipeline.paths import path_problem
 
 RECORD = Path(".build") / "validated.json"
@@ -53,7 +54,7 @@ class Known:
         )
 
 
-def _sha256(data: bytes) -> str:
+def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
@@ -69,8 +70,8 @@ def record(root: Path, bodies: Mapping[str, str]) -> None:
     tables = {
         resource["name"]: {
             "path": resource["path"],
-            "data": _sha256((root / resource["path"]).read_bytes()),
-            "schema": _sha256((root / resource["schema"]).read_bytes()),
+            "data": file_sha256(root / resource["path"]),
+            "schema": file_sha256(root / resource["schema"]),
         }
         for resource in meta["resources"]
     }
@@ -102,11 +103,44 @@ def vouched(baseline: Path, record: Mapping[str, Any], table: str) -> tuple[byte
         before = (baseline / stamp["path"]).read_bytes()
     except OSError:
         return None
-    return (before, stamp["data"]) if _sha256(before) == stamp.get("data") else None
+    return (before, stamp["data"]) if sha256(before) == stamp.get("data") else None
 
 
 # (table, the baseline's bytes of it, their sha256, the new bytes) -> known_lines of them
 Lines = Callable[[str, bytes, str, bytes], np.ndarray]
+
+
+class Vouching:
+    """What `baseline`'s record (`load_record`) vouches for in the package in `base`,
+    worked out a table at a time as each is read, so that no table's bytes are kept
+    after its own turn. `lines` gives `known_lines(before, raw)` (worked out ahead,
+    see `pipeline.validate.ReadAhead`)."""
+
+    def __init__(self, baseline: Path, base: Path, lines: Lines = lambda table, before, digest, raw: known_lines(before, raw)):
+        self.baseline, self.base, self.lines = baseline, base, lines
+        self.content = load_record(baseline)
+        self.rows: dict[str, np.ndarray] = {}
+
+    def table(self, resource: Mapping[str, Any], raw: bytes, row_count: int) -> None:
+        """Note the known lines of the table `resource` names, its bytes `raw` read into
+        `row_count` rows without a problem."""
+        name = resource["name"]
+        before = vouched(self.baseline, self.content, name) if self.content is not None else None
+        if before is None:
+            return
+        try:
+            same_schema = sha256((self.base / resource["schema"]).read_bytes()) == self.content["tables"][name].get("schema")
+        except OSError:
+            return
+        if not same_schema:
+            return
+        if not raw.endswith(b"\n") or raw.count(b"\n") - 1 != row_count:
+            return  # not one record per line: every row is checked
+        self.rows[name] = self.lines(name, *before, raw)
+
+    def known(self) -> Known | None:
+        """None when it vouches for nothing."""
+        return Known(self.rows, self.content["bodies"]) if self.rows and self.content is not None else None
 
 
 def known_rows(
@@ -118,29 +152,13 @@ def known_rows(
     lines: Lines = lambda table, before, digest, raw: known_lines(before, raw),
 ) -> Known | None:
     """The rows of the package in `base` (its descriptor `meta`, its files' bytes `raws`,
-    its frames' lengths `row_counts`) that `baseline`'s record vouches for; None when
-    it vouches for nothing. `lines` gives `known_lines(before, raw)` (worked out
-    ahead, see `pipeline.validate.ReadAhead`)."""
-    content = load_record(baseline)
-    if content is None:
-        return None
-    rows: dict[str, np.ndarray] = {}
+    its frames' lengths `row_counts`) that `baseline`'s record vouches for (`Vouching`
+    over every table at once)."""
+    vouching = Vouching(baseline, base, lines)
     for resource in meta["resources"]:
-        name = resource["name"]
-        raw = raws.get(name)
-        before = vouched(baseline, content, name) if raw is not None and name in row_counts else None
-        if before is None:
-            continue
-        try:
-            same_schema = _sha256((base / resource["schema"]).read_bytes()) == content["tables"][name].get("schema")
-        except OSError:
-            continue
-        if not same_schema:
-            continue
-        if not raw.endswith(b"\n") or raw.count(b"\n") - 1 != row_counts[name]:
-            continue  # not one record per line: every row is checked
-        rows[name] = lines(name, *before, raw)
-    return Known(rows, content["bodies"]) if rows else None
+        if resource["name"] in raws and resource["name"] in row_counts:
+            vouching.table(resource, raws[resource["name"]], row_counts[resource["name"]])
+    return vouching.known()
 
 
 def _common_prefix(one: bytes, other: bytes) -> int:

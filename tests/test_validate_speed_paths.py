@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import frictionless
@@ -24,7 +25,7 @@ from pipeline.package import file_hash
 from pipeline.schemas import distinct, isin
 from pipeline.tables import _sort_key, load_schema
 from pipeline.text import split_sentences
-from pipeline.validate import REGULAR_LINE, _read_regular, _regular, read_csv_strict, rows_for_frictionless, validate_package
+from pipeline.validate import REGULAR_LINE, _is_utf8, _read_regular, _regular, read_csv_strict, rows_for_frictionless, validate_package
 
 Rows = list[list[str]]
 
@@ -126,7 +127,7 @@ IRREGULAR = [
 def test_regular_files_are_parsed_by_pyarrow_into_the_cells_csv_reader_gives():
     texts = [REGULAR] + [p.read_text(encoding="utf-8") for p in sorted(paths.DATA.glob("*.csv"))]
     for text in texts:
-        frame = _read_regular(text.encode("utf-8"), text)
+        frame = _read_regular(text.encode("utf-8"))
         assert frame is not None
         records = list(csv.reader(io.StringIO(text, newline="")))
         assert list(frame.columns) == records[0]
@@ -139,7 +140,7 @@ def test_regular_files_are_parsed_by_pyarrow_into_the_cells_csv_reader_gives():
 
 def test_irregular_files_go_row_by_row_and_keep_csv_reader_cells():
     for text in IRREGULAR:
-        assert _read_regular(text.encode("utf-8"), text) is None
+        assert _read_regular(text.encode("utf-8")) is None
         frame, problems = read_csv_strict("t", text.encode("utf-8"))
         records = [r for r in csv.reader(io.StringIO(text, newline="")) if r]
         if frame is not None and not problems:
@@ -150,13 +151,30 @@ def test_irregular_files_go_row_by_row_and_keep_csv_reader_cells():
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.text(alphabet=list('a,"\n'), max_size=30))
+@given(st.text(alphabet=list('a,"\n語'), max_size=30))
 def test_regular_looks_at_every_line_with_a_quote(text):
-    """`_regular` finds the quoted lines without splitting the text: the same answer
-    as checking each line of the split text that holds a quote."""
+    """`_regular` finds the quoted lines without splitting the file: the same answer
+    as checking each line of the split text that holds a quote, as text (what
+    `csv.reader` reads; a non-ASCII character among them) and as its UTF-8 bytes."""
+    line = re.compile(r'(?:[^",\n]*|"(?:[^"\n]|"")*")(?:,(?:[^",\n]*|"(?:[^"\n]|"")*"))*')
     by_lines = bool(text) and not text.startswith("\n") and "\n\n" not in text
-    by_lines = by_lines and all(REGULAR_LINE.fullmatch(line) for line in text.split("\n") if '"' in line)
-    assert _regular(text) == by_lines
+    by_lines = by_lines and all(line.fullmatch(one) for one in text.split("\n") if '"' in one)
+    assert _regular(text.encode("utf-8")) == by_lines
+    for one in text.split("\n"):  # the bytes pattern takes the lines the text pattern takes
+        assert bool(REGULAR_LINE.fullmatch(one.encode("utf-8"))) == bool(line.fullmatch(one))
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.binary(max_size=24), st.text(max_size=12).map(lambda t: t.encode("utf-8"))), st.integers(1, 5))
+def test_utf8_by_blocks_is_what_decoding_the_whole_file_says(raw, block):
+    """Blocks of 1-5 bytes cut the characters of 2-4 bytes anywhere."""
+    try:
+        raw.decode("utf-8")
+        whole = True
+    except UnicodeDecodeError:
+        whole = False
+    assert _is_utf8(raw, block) == whole
+    assert _is_utf8(raw + b"\xe8", block) is False  # a character cut off at the end
+
 
 # --- sort order a key column at a time: the writer's keys ----------------------------
 
