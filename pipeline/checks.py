@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -61,6 +61,19 @@ def _cells(column: pd.Series) -> np.ndarray:
     return column.to_numpy(dtype=object, na_value=None)
 
 
+# Rows turned into Python objects at a time by `_zipped`: a million mention rows at once
+# were ~80 MB of cells that the allocator kept after the check.
+BLOCK_ROWS = 1 << 16
+
+
+def _zipped(frame: pd.DataFrame, names: Sequence[str], block: int = BLOCK_ROWS) -> Iterator[tuple]:
+    """The cells of columns `names`, row by row (as `zip` of their `_cells`), made a
+    block of rows at a time."""
+    for start in range(0, len(frame), block):
+        part = frame.iloc[start : start + block]
+        yield from zip(*(_cells(part[name]) for name in names))
+
+
 def _per_row(frame: pd.DataFrame, results: Iterable[bool]) -> pd.Series:
     """One boolean per row of `frame`, from a comprehension over its cells."""
     return pd.Series(np.fromiter(results, dtype=bool, count=len(frame)), index=frame.index)
@@ -79,15 +92,14 @@ def _edtf_bounds(value: Any) -> tuple | None:
     return parsed.start, parsed.end, parsed.precision
 
 
-def _edtf_table(values: np.ndarray) -> dict[Any, tuple | None]:
+def _edtf_table(values: Iterable[Any]) -> dict[Any, tuple | None]:
     """(start, end, precision) of each distinct date in `values`, None when invalid."""
     return {value: _edtf_bounds(value) for value in set(values) if value is not None}
 
 
 def _edtf_valid(frame: pd.DataFrame, column: str) -> pd.Series:
-    values = _cells(frame[column])
-    bounds = _edtf_table(values)
-    return _per_row(frame, (v is None or bounds[v] is not None for v in values))
+    bounds = _edtf_table(distinct(frame[column]))
+    return _per_row(frame, (v is None or bounds[v] is not None for (v,) in _zipped(frame, (column,))))
 
 
 # --- sources ---------------------------------------------------------------
@@ -108,7 +120,7 @@ def _text_hash(t: Frames, bodies: Mapping[str, str]) -> pd.Series:
     s = t["sources"]
     return _per_row(
         s,
-        (sid not in bodies or body_sha256(bodies[sid]) == sha for sid, sha in zip(_cells(s["source_id"]), _cells(s["text_sha256"]))),
+        (sid not in bodies or body_sha256(bodies[sid]) == sha for sid, sha in _zipped(s, ("source_id", "text_sha256"))),
     )
 
 
@@ -117,7 +129,7 @@ def _char_count(t: Frames, bodies: Mapping[str, str]) -> pd.Series:
     s = t["sources"]
     return _per_row(
         s,
-        (sid not in bodies or n is None or len(bodies[sid]) == n for sid, n in zip(_cells(s["source_id"]), _cells(s["char_count"]))),
+        (sid not in bodies or n is None or len(bodies[sid]) == n for sid, n in _zipped(s, ("source_id", "char_count"))),
     )
 
 
@@ -129,7 +141,7 @@ def _type_prefix(t: Frames) -> pd.Series:
     e = t["entities"]
     return _per_row(
         e,
-        (eid is None or kind is None or eid.split(":", 1)[0] == kind for eid, kind in zip(_cells(e["entity_id"]), _cells(e["type"]))),
+        (eid is None or kind is None or eid.split(":", 1)[0] == kind for eid, kind in _zipped(e, ("entity_id", "type"))),
     )
 
 
@@ -144,7 +156,7 @@ def _has_mention(t: Frames) -> pd.Series:
 def _span_in_bounds(table: str) -> RowTest:
     def test(t: Frames) -> pd.Series:
         frame, sources = t[table], t["sources"]
-        counts = dict(zip(_cells(sources["source_id"]), _cells(sources["char_count"])))
+        counts = dict(_zipped(sources, ("source_id", "char_count")))
         start, end = _numbers(frame["start"]), _numbers(frame["end"])
         limit = _numbers(frame["source_id"].map(counts))  # NaN: unknown source or no count
         ok = np.isnan(start) | np.isnan(end) | ((start < end) & (np.isnan(limit) | (end <= limit)))
@@ -161,8 +173,7 @@ def _span_text(table: str, column: str) -> Callable[[Frames, Mapping[str, str]],
             body = bodies.get(source_id)
             return body is None or start is None or end is None or body[start:end] == text
 
-        cells = (_cells(frame[name]) for name in ("source_id", "start", "end", column))
-        return _per_row(frame, (same(*row) for row in zip(*cells)))
+        return _per_row(frame, (same(*row) for row in _zipped(frame, ("source_id", "start", "end", column))))
 
     return test
 
@@ -208,7 +219,7 @@ def _one_sentence(t: Frames) -> pd.Series:
 def _date_text_in_quote(t: Frames) -> pd.Series:
     e = t["event_evidence"]
     return _per_row(
-        e, (d is None or (q is not None and d in q) for d, q in zip(_cells(e["date_text"]), _cells(e["quote"])))
+        e, (d is None or (q is not None and d in q) for d, q in _zipped(e, ("date_text", "quote")))
     )
 
 
@@ -223,15 +234,14 @@ def _date_edtf(t: Frames) -> pd.Series:
 def _bound_matches(position: int, column: str) -> RowTest:
     def test(t: Frames) -> pd.Series:
         e = t["events"]
-        dates = _cells(e["date"])
-        bounds = _edtf_table(dates)
+        bounds = _edtf_table(distinct(e["date"]))
 
         def ok(date: Any, value: Any) -> bool:
             if date is None:
                 return value is None
             return bounds[date] is None or value == bounds[date][position]
 
-        return _per_row(e, (ok(d, v) for d, v in zip(dates, _cells(e[column]))))
+        return _per_row(e, (ok(d, v) for d, v in _zipped(e, ("date", column))))
 
     return test
 
@@ -247,22 +257,21 @@ check("events", "date_end", "date_bounds", "must be the last day `date` denotes 
 @check("events", "date_precision", "date_precision", "does not match the precision of `date` (unknown when undated)")
 def _precision(t: Frames) -> pd.Series:
     e = t["events"]
-    dates = _cells(e["date"])
-    bounds = _edtf_table(dates)
+    bounds = _edtf_table(distinct(e["date"]))
 
     def ok(date: Any, precision: Any) -> bool:
         if date is None:
             return precision == "unknown"
         return bounds[date] is None or precision == bounds[date][2]
 
-    return _per_row(e, (ok(d, p) for d, p in zip(dates, _cells(e["date_precision"]))))
+    return _per_row(e, (ok(d, p) for d, p in _zipped(e, ("date", "date_precision"))))
 
 
 @check("events", "date_end", "date_order", "date_start is after date_end")
 def _date_order(t: Frames) -> pd.Series:
     e = t["events"]
     return _per_row(
-        e, (s is None or end is None or s <= end for s, end in zip(_cells(e["date_start"]), _cells(e["date_end"])))
+        e, (s is None or end is None or s <= end for s, end in _zipped(e, ("date_start", "date_end")))
     )
 
 
@@ -277,7 +286,7 @@ def _event_type_prefix(t: Frames) -> pd.Series:
     e = t["events"]
     return _per_row(
         e,
-        (eid is None or kind is None or eid.rsplit("-", 1)[0] == kind for eid, kind in zip(_cells(e["event_id"]), _cells(e["type"]))),
+        (eid is None or kind is None or eid.rsplit("-", 1)[0] == kind for eid, kind in _zipped(e, ("event_id", "type"))),
     )
 
 
@@ -295,14 +304,12 @@ def _has_participant(t: Frames) -> pd.Series:
 def _duplicate_event(t: Frames) -> pd.Series:
     p = t["event_participants"]
     parts: dict[Any, list[str]] = defaultdict(list)
-    for event_id, role, entity_id in zip(_cells(p["event_id"]), _cells(p["role"]), _cells(p["entity_id"])):
+    for event_id, role, entity_id in _zipped(p, ("event_id", "role", "entity_id")):
         parts[event_id].append(f"{role}={entity_id}")
     e = t["events"]
     keys = [
         (kind, "" if date is None else date, amount, currency, tuple(sorted(parts.get(event_id, []))))
-        for event_id, kind, date, amount, currency in zip(
-            _cells(e["event_id"]), _cells(e["type"]), _cells(e["date"]), _cells(e["amount"]), _cells(e["currency"])
-        )
+        for event_id, kind, date, amount, currency in _zipped(e, ("event_id", "type", "date", "amount", "currency"))
     ]
     return ~pd.Series(keys, index=e.index, dtype=object).duplicated(keep=False)
 

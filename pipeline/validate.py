@@ -45,7 +45,7 @@ import pandera.errors
 import pyarrow
 import pyarrow.csv
 
-from pipeline.allocation import allocates_in_bulk, release_free_memory
+from pipeline.allocation import allocates_in_bulk, arrow_on_system_heap, release_free_memory
 from pipeline.checks import formula_cells, semantic_checks, unsorted_rows
 from pipeline.corpus import CorpusError, read_bodies
 from pipeline.forking import Background
@@ -536,21 +536,22 @@ class ReadAhead:
         """The tables read and not yet taken."""
         return frozenset(table for table, _ in self._read)
 
-    def known_lines(self, table: str, before: bytes, digest: str, raw: bytes) -> np.ndarray:
-        """`known_lines(before, raw)`; `digest`: the sha256 of `before`, as checked."""
+    def matched(self, table: str, before: str, digest: str) -> np.ndarray | None:
+        """The lines of `table` matched ahead, if they were matched for the baseline's
+        bytes of sha256 `before` and the new bytes of sha256 `digest` (a
+        `validated.Ahead`)."""
         ahead = self._lines.pop(table, None)
-        if ahead is not None and ahead[0] == digest and ahead[1] == sha256(raw):
-            return ahead[2]
-        return known_lines(before, raw)
+        return ahead[2] if ahead is not None and ahead[:2] == (before, digest) else None
 
-    def take(self, table: str, path: Path, raw: bytes) -> tuple[pd.DataFrame | None, list[Problem]]:
-        """`raw` (the file's bytes now) as a frame, with its reading problems."""
+    def take(self, table: str, path: Path, raw: bytes) -> tuple[pd.DataFrame | None, list[Problem], str]:
+        """`raw` (the file's bytes now) as a frame, with its reading problems, and its sha256."""
+        digest = sha256(raw)
         ahead = self._read.pop((table, Path(path).resolve()), None)
-        if ahead is not None and ahead[0] == sha256(raw):
-            return ahead[1], ahead[2]
+        if ahead is not None and ahead[0] == digest:
+            return ahead[1], ahead[2], digest
         frame, problems = read_csv_strict(table, raw)
         release_free_memory()
-        return frame, problems
+        return frame, problems, digest
 
 
 def _read_frames(
@@ -573,12 +574,12 @@ def _read_frames(
             continue
         path = base / resource["path"]
         raw = path.read_bytes()
-        frame, found = ahead.take(name, path, raw)
+        frame, found, digest = ahead.take(name, path, raw)
         problems.extend(found)
         if frame is not None:
             frames[name] = frame
             if not found and vouching is not None:
-                vouching.table(resource, raw, len(frame))
+                vouching.table(resource, raw, len(frame), digest)
         del raw
         done(1)
     return frames, problems
@@ -726,7 +727,7 @@ def _validate_descriptor(
     # frictionless's layer reads no frame: on a large package it runs beside the reading and pandera
     frictionless_layer = Background(_frictionless_problems, descriptor, rows_for_frictionless(meta, schemas), worth_it=large)
     with bar(2 * len(schemas), "step", "validate", large and progress_on(progress)) as shown:  # read, check: per table
-        vouching = Vouching(baseline, descriptor.parent, (ahead or ReadAhead()).known_lines) if baseline else None
+        vouching = Vouching(baseline, descriptor.parent, ahead.matched if ahead else None) if baseline else None
         frames, read_problems = _read_frames(descriptor.parent, meta, schemas, shown.update, ahead, vouching)
         known = vouching.known() if vouching is not None else None
         release_free_memory()  # before the checks' buffers
@@ -774,6 +775,7 @@ def warm_up() -> None:
 
 
 @allocates_in_bulk
+@arrow_on_system_heap()
 def validate_package(
     path: Path,
     corpus: Path | Mapping[str, str] | None = None,

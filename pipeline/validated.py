@@ -106,37 +106,45 @@ def vouched(baseline: Path, record: Mapping[str, Any], table: str) -> tuple[byte
     return (before, stamp["data"]) if sha256(before) == stamp.get("data") else None
 
 
-# (table, the baseline's bytes of it, their sha256, the new bytes) -> known_lines of them
-Lines = Callable[[str, bytes, str, bytes], np.ndarray]
+# (table, the sha256 the record gives its validated bytes, the sha256 of the new bytes)
+# -> their `known_lines` if worked out already (see `pipeline.validate.ReadAhead`), else None
+Ahead = Callable[[str, str, str], "np.ndarray | None"]
 
 
 class Vouching:
     """What `baseline`'s record (`load_record`) vouches for in the package in `base`,
     worked out a table at a time as each is read, so that no table's bytes are kept
-    after its own turn. `lines` gives `known_lines(before, raw)` (worked out ahead,
-    see `pipeline.validate.ReadAhead`)."""
+    after its own turn. Lines matched ahead (`ahead`) are taken as they are: the
+    baseline's table is then not read again."""
 
-    def __init__(self, baseline: Path, base: Path, lines: Lines = lambda table, before, digest, raw: known_lines(before, raw)):
-        self.baseline, self.base, self.lines = baseline, base, lines
+    def __init__(self, baseline: Path, base: Path, ahead: Ahead | None = None):
+        self.baseline, self.base, self.ahead = baseline, base, ahead
         self.content = load_record(baseline)
         self.rows: dict[str, np.ndarray] = {}
 
-    def table(self, resource: Mapping[str, Any], raw: bytes, row_count: int) -> None:
-        """Note the known lines of the table `resource` names, its bytes `raw` read into
-        `row_count` rows without a problem."""
+    def table(self, resource: Mapping[str, Any], raw: bytes, row_count: int, digest: str | None = None) -> None:
+        """Note the known lines of the table `resource` names, its bytes `raw` (their
+        sha256 `digest`, if known) read into `row_count` rows without a problem."""
         name = resource["name"]
-        before = vouched(self.baseline, self.content, name) if self.content is not None else None
-        if before is None:
+        stamp = self.content["tables"].get(name) if self.content is not None else None
+        if not isinstance(stamp, dict):
             return
         try:
-            same_schema = sha256((self.base / resource["schema"]).read_bytes()) == self.content["tables"][name].get("schema")
+            same_schema = sha256((self.base / resource["schema"]).read_bytes()) == stamp.get("schema")
         except OSError:
             return
         if not same_schema:
             return
         if not raw.endswith(b"\n") or raw.count(b"\n") - 1 != row_count:
             return  # not one record per line: every row is checked
-        self.rows[name] = self.lines(name, *before, raw)
+        if self.ahead is not None:
+            found = self.ahead(name, stamp.get("data"), digest or sha256(raw))
+            if found is not None:
+                self.rows[name] = found
+                return
+        before = vouched(self.baseline, self.content, name)
+        if before is not None:
+            self.rows[name] = known_lines(before[0], raw)
 
     def known(self) -> Known | None:
         """None when it vouches for nothing."""
@@ -149,12 +157,12 @@ def known_rows(
     base: Path,
     raws: Mapping[str, bytes],
     row_counts: Mapping[str, int],
-    lines: Lines = lambda table, before, digest, raw: known_lines(before, raw),
+    ahead: Ahead | None = None,
 ) -> Known | None:
     """The rows of the package in `base` (its descriptor `meta`, its files' bytes `raws`,
     its frames' lengths `row_counts`) that `baseline`'s record vouches for (`Vouching`
     over every table at once)."""
-    vouching = Vouching(baseline, base, lines)
+    vouching = Vouching(baseline, base, ahead)
     for resource in meta["resources"]:
         if resource["name"] in raws and resource["name"] in row_counts:
             vouching.table(resource, raws[resource["name"]], row_counts[resource["name"]])

@@ -205,7 +205,7 @@ def test_tables_read_ahead_validate_as_read_then(package_copy, bodies, tmp_path)
 
 
 def test_lines_matched_ahead_are_used_only_against_the_same_baseline(package_copy, bodies, tmp_path, monkeypatch):
-    import pipeline.validate
+    import pipeline.validated
 
     validated.record(package_copy, bodies)
     staged = _copy(package_copy, tmp_path / "staged")
@@ -226,13 +226,15 @@ def test_lines_matched_ahead_are_used_only_against_the_same_baseline(package_cop
     ahead_of_other = _read_ahead(staged, package_copy)
 
     matched: list[str] = []
-    real = pipeline.validate.known_lines
-    monkeypatch.setattr(pipeline.validate, "known_lines", lambda before, raw: matched.append("again") or real(before, raw))
-    with_ahead = known_rows(package_copy, meta, staged, raws, counts, ahead.known_lines)
-    assert matched == []  # every table's lines came from the reading ahead
+    real = pipeline.validated.known_lines
+    monkeypatch.setattr(pipeline.validated, "known_lines", lambda before, raw: matched.append("again") or real(before, raw))
+    reread = pipeline.validated.vouched
+    monkeypatch.setattr(pipeline.validated, "vouched", lambda *args: matched.append("baseline read") or reread(*args))
+    with_ahead = known_rows(package_copy, meta, staged, raws, counts, ahead.matched)
+    assert matched == []  # every table's lines came from the reading ahead, the baseline's tables not read again
     assert {n: m.tolist() for n, m in with_ahead.rows.items()} == {n: m.tolist() for n, m in plain.rows.items()}
 
-    against_other = known_rows(other, meta, staged, raws, counts, ahead_of_other.known_lines)
-    assert matched == ["again"]  # mentions: matched again, against the other baseline's
+    against_other = known_rows(other, meta, staged, raws, counts, ahead_of_other.matched)
+    assert matched == ["baseline read", "again"]  # mentions: matched again, against the other baseline's
     assert {n: m.tolist() for n, m in against_other.rows.items()} == {n: m.tolist() for n, m in expected.rows.items()}
     assert not against_other.rows["mentions"][-4:].any()  # lines the other baseline lacks: not known
