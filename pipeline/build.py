@@ -122,14 +122,30 @@ BESIDE_MIN_ROWS = 20_000
 # In the build's child (see `staged_aside`): the pipe on which it tells the build
 # process how far it is, so that the build process does its own work meanwhile.
 _telling: Any = None
+TEXTS = "texts"  # some article bodies, (source id, UTF-8) pairs, said as soon as the corpus is read
 EXTRACTED = "extracted"  # every article's result is in: the merge alone runs now
+WRITTEN = "written"  # a table is written, at the path said
 DONE = "done"  # nothing more will be said
+TEXTS_AT_ONCE = 256  # article bodies per TEXTS message
 
 
-def _tell(what: str, table: str | None = None, path: Path | None = None) -> None:
-    """Say EXTRACTED, DONE, or that `table` is written at `path` ("written")."""
+def _tell(what: str, said: Any = None) -> None:
+    """Say TEXTS (and the texts), EXTRACTED, WRITTEN (and which table, where) or DONE."""
     if _telling is not None:
-        _telling.send((what, table, None if path is None else str(path)))
+        _telling.send((what, said))
+
+
+def _tell_texts(articles: list[Article]) -> bool:
+    """Hand the article bodies to the build process now, a few at a time, while it
+    waits: at the end, in one message with the rest of the result, they made its
+    peak (at 8,000 articles the pickle and the texts, 41 MB above what it held
+    after). False when nothing is listening: the result then carries them."""
+    if _telling is None:
+        return False
+    for start in range(0, len(articles), TEXTS_AT_ONCE):
+        # as UTF-8 we encoded: pickling a str leaves its UTF-8 copy cached in it (+50 MB here at 8,000 articles)
+        _tell(TEXTS, [(a.source_id, a.body.encode("utf-8")) for a in articles[start : start + TEXTS_AT_ONCE]])
+    return True
 
 
 @allocates_in_bulk
@@ -147,12 +163,12 @@ def write_tables(folder: Path, tables: Tables, schemas_dir: Path) -> dict[str, i
             continue
         write_table(folder / f"{name}.csv", rows[name], load_schema(name, schemas_dir))
         _kill_point(f"wrote:{name}")
-        _tell("written", name, folder / f"{name}.csv")
+        _tell(WRITTEN, (name, str(folder / f"{name}.csv")))
     if aside is not None:
         if not aside.join():  # no fork here, or the child failed: write it (and raise) here
             write_table(folder / f"{largest}.csv", rows[largest], load_schema(largest, schemas_dir))
         _kill_point(f"wrote:{largest}")
-        _tell("written", largest, folder / f"{largest}.csv")
+        _tell(WRITTEN, (largest, str(folder / f"{largest}.csv")))
     return {name: len(table) for name, table in rows.items()}
 
 
@@ -282,6 +298,7 @@ def extract_corpus(corpus: Path, corrections: bool = True, settings: Any = None)
     memo = Path(settings.cache_dir) / FRONT_MATTER_MEMO if settings.cache_dir else None
     with standing_by(settings):  # a worker loads GiNZA while the corpus and the cache are read
         articles = load_corpus(corpus, memo)  # CorpusError: nothing written
+        _tell_texts(articles)
         return articles, extract_all(articles, corrections, settings)
 
 
@@ -291,7 +308,7 @@ class Staged:
 
     staging: Path
     rows: dict[str, int]
-    texts: dict[str, str]  # the article bodies by source id, for validation's text checks
+    texts: dict[str, str] | None  # the article bodies by source id, for validation's text checks (None: told)
     peak_rss_mb: float  # of the process that extracted, merged and staged
     ahead: ReadAhead | None = None  # the tables the validating half has read already
 
@@ -304,7 +321,7 @@ def extract_and_stage(root: Path, corpus: Path, corrections: bool = True, settin
         staging, counts = stage(root, tables)
     finally:
         _tell(DONE)
-    return Staged(staging, counts, bodies(articles), peak_rss_mb())
+    return Staged(staging, counts, None if _telling is not None else bodies(articles), peak_rss_mb())
 
 
 def staged_aside(root: Path, corpus: Path, corrections: bool = True, settings: Any = None) -> Staged:
@@ -318,7 +335,8 @@ def staged_aside(root: Path, corpus: Path, corrections: bool = True, settings: A
     texts (`make bench`, 2,000 articles: this process's peak 306 MB instead of 412, the
     child's 268). Where a fork is not safe, or the child dies, the step runs here.
 
-    Meanwhile this process does validation's one-time setup (`warm_up`) once the
+    Meanwhile this process takes the article bodies the child has read (a few at a
+    time, see `_tell_texts`), does validation's one-time setup (`warm_up`) once the
     child says every result is in (before, the cores are busy extracting; after, the
     child merges on one of them), then reads each table the child has written while
     it writes the next (`ReadAhead`).
@@ -332,26 +350,33 @@ def staged_aside(root: Path, corpus: Path, corrections: bool = True, settings: A
         if _telling is not None:
             _telling.close()  # the child has its copy; a run here (no fork) says nothing
         _telling = None
+    texts: dict[str, str] = {}
     if told is not None:
         if child.forked:  # else it runs here, when its result is asked for
-            _meanwhile(told, child, ahead)
+            _meanwhile(told, child, ahead, texts)
         told.close()
-    return dataclasses.replace(child.result(), ahead=ahead)
+    staged = child.result()  # from the child, or (no fork, or it died) from a run here, texts included
+    return dataclasses.replace(staged, ahead=ahead, texts=texts if staged.texts is None else staged.texts)
 
 
-def _meanwhile(told: Any, child: Background, ahead: ReadAhead) -> None:
-    """Validation's setup once the child has every result (or says anything else
-    first), then each table it has written, read ahead."""
+def _meanwhile(told: Any, child: Background, ahead: ReadAhead, texts: dict[str, str]) -> None:
+    """The texts the child tells into `texts`; validation's setup once it says
+    anything else (every result is in, as a rule); then each table it has written,
+    read ahead."""
     warmed = False
-    for what, table, path in _told(told, child):
+    for what, said in _told(told, child):
+        if what == TEXTS:
+            texts.update((source_id, body.decode("utf-8")) for source_id, body in said)
+            continue
         if not warmed:
             warm_up()
             warmed = True
-        if what == "written":
+        if what == WRITTEN:
+            table, path = said
             ahead.read(table, Path(path))
 
 
-def _told(told: Any, child: Background) -> Iterator[tuple[str, str | None, str | None]]:
+def _told(told: Any, child: Background) -> Iterator[tuple[str, Any]]:
     """What the child says, until it says DONE or is gone (what it said before it
     finished is still read)."""
     while True:

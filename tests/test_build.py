@@ -196,7 +196,29 @@ def test_the_build_child_says_when_every_result_is_in(monkeypatch):
     results = build._telling_when_done(runner)(["a", "b"], None, None)
     assert started == ["now"] and said == []
     assert next(results) == "result 1" and next(results) == "result 2" and said == []
-    assert next(results, None) is None and said == [(build.EXTRACTED, None, None)]
+    assert next(results, None) is None and said == [(build.EXTRACTED, None)]
+
+
+def test_the_build_child_tells_the_texts_a_few_at_a_time(monkeypatch):
+    """Every body reaches the build process once, in messages of at most TEXTS_AT_ONCE
+    articles; with no one listening nothing is said and the result carries them."""
+    import types
+
+    import pipeline.build as build
+
+    said: list[tuple] = []
+
+    class Pipe:
+        def send(self, message):
+            said.append(message)
+
+    articles = [types.SimpleNamespace(source_id=f"a-{i:04d}", body=f"本文 {i}") for i in range(2 * build.TEXTS_AT_ONCE + 3)]
+    assert build._tell_texts(articles) is False and said == []
+    monkeypatch.setattr(build, "_telling", Pipe())
+    assert build._tell_texts(articles) is True
+    assert [what for what, _ in said] == [build.TEXTS] * 3 and max(len(texts) for _, texts in said) == build.TEXTS_AT_ONCE
+    told = [(k, v.decode("utf-8")) for _, texts in said for k, v in texts]
+    assert told == [(a.source_id, a.body) for a in articles]
 
 
 def test_a_corpus_error_in_the_build_child_reaches_the_caller_whole(tmp_path):
