@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from pipeline.corpus import body_sha256
 from pipeline.dates import parse_edtf
-from pipeline.schemas import distinct, isin, text_array
+from pipeline.schemas import BLOCK_ROWS, distinct, isin, text_array
 from pipeline.text import CLOSERS, ENDERS, split_sentences
 
 Frames = Mapping[str, pd.DataFrame]
@@ -59,11 +59,6 @@ def check(table: str, field: str, name: str, message: str, needs_bodies: bool = 
 def _cells(column: pd.Series) -> np.ndarray:
     """A column's cells as Python objects, missing ones as None (for comprehensions)."""
     return column.to_numpy(dtype=object, na_value=None)
-
-
-# Rows turned into Python objects at a time by `_zipped`: a million mention rows at once
-# were ~80 MB of cells that the allocator kept after the check.
-BLOCK_ROWS = 1 << 16
 
 
 def _zipped(frame: pd.DataFrame, names: Sequence[str], block: int = BLOCK_ROWS) -> Iterator[tuple]:

@@ -138,17 +138,20 @@ def _on_typed(field_type: str, test: Callable[[pd.Series], pd.Series], name: str
     return pa.Check(check, name=name, error=error)
 
 
+# Cells made Python objects at a time where a check goes through them one by one (here
+# and in `checks._zipped`): with `_zipped` taking all at once, validating the
+# 8,000-article package (452,188 mentions) peaked 9 MB higher, and no faster.
+BLOCK_ROWS = 1 << 16
+
+
 def _fullmatch(series: pd.Series, regex: re.Pattern[str]) -> pd.Series:
     """Python `re` semantics (as frictionless); once per distinct value when values repeat."""
     values = series.astype(str)
     unique = values.unique()
     if len(unique) * 2 < len(values):
         return values.map({value: regex.fullmatch(value) is not None for value in unique})
-    matched = np.fromiter(
-        (regex.fullmatch(value) is not None for start in range(0, len(values), 1 << 16) for value in values.iloc[start : start + (1 << 16)].to_numpy(dtype=object)),
-        dtype=bool,
-        count=len(values),
-    )  # a block of cells at a time as Python strings: a million at once kept ~80 MB after the check
+    cells = (value for start in range(0, len(values), BLOCK_ROWS) for value in values.iloc[start : start + BLOCK_ROWS].to_numpy(dtype=object))
+    matched = np.fromiter((regex.fullmatch(value) is not None for value in cells), dtype=bool, count=len(values))
     return pd.Series(matched, index=series.index)
 
 
