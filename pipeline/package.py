@@ -88,7 +88,7 @@ def _sources(folder: Path) -> list[dict[str, str]]:
             reader = csv.DictReader(handle, strict=True)
             if reader.fieldnames is None:
                 raise PackageError(f"{path}: cannot be read as CSV: the file is empty")
-            missing = {"publisher", "title", "url"} - set(reader.fieldnames or ())
+            missing = {"publisher", "title", "url"} - set(reader.fieldnames)
             if missing:
                 raise PackageError(f"{path}: row 1 (header): missing column(s) {', '.join(sorted(missing))}")
             for row in reader:

@@ -130,7 +130,7 @@ class Vouching:
         if not isinstance(stamp, dict):
             return
         try:
-            same_schema = sha256((self.base / resource["schema"]).read_bytes()) == stamp.get("schema")
+            same_schema = file_sha256(self.base / resource["schema"]) == stamp.get("schema")
         except OSError:
             return
         if not same_schema:
@@ -149,24 +149,6 @@ class Vouching:
     def known(self) -> Known | None:
         """None when it vouches for nothing."""
         return Known(self.rows, self.content["bodies"]) if self.rows and self.content is not None else None
-
-
-def known_rows(
-    baseline: Path,
-    meta: Mapping[str, Any],
-    base: Path,
-    raws: Mapping[str, bytes],
-    row_counts: Mapping[str, int],
-    ahead: Ahead | None = None,
-) -> Known | None:
-    """The rows of the package in `base` (its descriptor `meta`, its files' bytes `raws`,
-    its frames' lengths `row_counts`) that `baseline`'s record vouches for (`Vouching`
-    over every table at once)."""
-    vouching = Vouching(baseline, base, ahead)
-    for resource in meta["resources"]:
-        if resource["name"] in raws and resource["name"] in row_counts:
-            vouching.table(resource, raws[resource["name"]], row_counts[resource["name"]])
-    return vouching.known()
 
 
 def _common_prefix(one: bytes, other: bytes) -> int:
