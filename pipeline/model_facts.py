@@ -138,7 +138,7 @@ def model_rows(
                 "developer_sources": " ".join(sorted(developer_sources[(model, developer)])) if developer else None,
                 "openness_sources": " ".join(sorted(stated.get(value, set()))) or None,
                 "license_sources": " ".join(sorted(license_sources[(model, lic)])) if lic else None,
-                "release_sources": " ".join(sorted({e.source_id for e in first.evidence if e.date.start is not None})) if first else None,
+                "release_sources": " ".join(sorted({e.source_id for e in first.evidence if e.dated})) if first else None,
             }
         )
     return rows

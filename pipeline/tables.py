@@ -8,6 +8,7 @@ same data gives byte-identical files and git diffs show real changes only.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import math
@@ -106,7 +107,7 @@ def _write_csv(out: BinaryIO, rows: Iterable[Mapping[str, Any]], schema: Mapping
     text.flush()
     text.detach()
     for run in runs or ():
-        out.write(run.data())
+        run.write_to(out)
 
 
 def render_csv(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> str:
@@ -131,7 +132,7 @@ def layout(schema: Mapping[str, Any]) -> str:
 @lru_cache(maxsize=None)
 def _parsers(layout: str) -> list[tuple[str, Any]]:
     """Per column: its name and what turns its CSV text back into the value written."""
-    by_type = {"integer": int, "number": float, "boolean": lambda text: text == "true"}
+    by_type = {"integer": int, "number": float, "boolean": lambda text: text == "true", "date": datetime.date.fromisoformat}
     return [(name, by_type.get(kind, str)) for name, kind in json.loads(layout)["fields"]]
 
 
@@ -144,6 +145,9 @@ class _Run:
     def data(self) -> bytes:
         """The rows' CSV lines as written to the file."""
         return self.text.encode("utf-8")
+
+    def write_to(self, out: BinaryIO) -> None:
+        out.write(self.data())
 
     def rows(self) -> list[dict[str, Any]]:
         """The rows back as dicts, typed by the layout (empty cells as None)."""
@@ -169,6 +173,10 @@ class RenderedRun(_Run):
     last: tuple | None
 
 
+# A spooled run is copied to its file this much at a time (one run may be a whole table).
+COPY_BLOCK = 1 << 20
+
+
 class Spool:
     """An unnamed temporary file that holds rendered runs until their table is written,
     so that a build does not keep every article's mention rows in memory while it
@@ -179,11 +187,41 @@ class Spool:
         self._file = tempfile.TemporaryFile(prefix="aoe-runs-")
         self._size = 0
 
-    def keep(self, run: RenderedRun) -> SpooledRun:
-        data = run.data()
+    def put(self, data: bytes) -> int:
+        """Append `data`; the offset it starts at."""
         self._file.write(data)
         self._size += len(data)
-        return SpooledRun(run.layout, run.count, run.first, run.last, self, self._size - len(data), len(data))
+        return self._size - len(data)
+
+    def keep(self, run: RenderedRun) -> SpooledRun:
+        data = run.data()
+        return SpooledRun(run.layout, run.count, run.first, run.last, self, self.put(data), len(data))
+
+    def render(self, ordered: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> SpooledRun:
+        """Rows that come in primary-key order, rendered into the spool as they come: a
+        table made on the fly is never held whole. Rows out of order are refused."""
+        key = _sort_key(schema)
+        ends: list[tuple] = []
+        count = 0
+
+        def checked() -> Iterator[Mapping[str, Any]]:
+            nonlocal count
+            for row in ordered:
+                at = key(row)
+                if ends and at <= ends[-1]:
+                    raise ValueError(f"{schema.get('title', '?')}: a row keyed {at} comes after {ends[-1]}")
+                ends[1:] = [at]
+                count += 1
+                yield row
+
+        start = self._size
+        text = io.TextIOWrapper(self._file, encoding="utf-8", newline="")
+        _render_rows(csv.writer(text, lineterminator="\n"), checked(), schema)
+        text.flush()
+        text.detach()
+        self._size = self._file.tell()
+        first, last = (ends[0], ends[-1]) if ends else (None, None)
+        return SpooledRun(layout(schema), count, first, last, self, start, self._size - start)
 
     def read(self, offset: int, size: int) -> bytes:
         self._file.flush()
@@ -204,6 +242,10 @@ class SpooledRun(_Run):
 
     def data(self) -> bytes:
         return self.spool.read(self.offset, self.size)
+
+    def write_to(self, out: BinaryIO) -> None:
+        for at in range(self.offset, self.offset + self.size, COPY_BLOCK):
+            out.write(self.spool.read(at, min(COPY_BLOCK, self.offset + self.size - at)))
 
     @property
     def text(self) -> str:  # type: ignore[override]

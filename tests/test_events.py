@@ -285,7 +285,7 @@ def _merged(events, index_by_objects: bool = True) -> list[tuple]:
 
 def _summary(merged) -> list[tuple]:
     """Merged events as (id, conflict, evidence as (article, sentence start))."""
-    return [(m.event_id, m.date_conflict, [(e.source_id, e.sentence.start) for e in m.evidence]) for m in merged]
+    return [(m.event_id, m.date_conflict, [(e.source_id, e.start) for e in m.evidence]) for m in merged]
 
 
 def _reports(kinds: list[str]):
@@ -361,3 +361,66 @@ def test_merging_article_by_article_equals_merging_all_reports_at_once(reports):
         merger.add([e for e in events if e.source_id == source])
     backwards = [e for source in sorted({e.source_id for e in events}, reverse=True) for e in events if e.source_id == source]
     assert _summary(merger.merged()) == _summary(merge_events(backwards))
+
+
+def _event_tables(events) -> dict[str, list[dict]]:
+    from pipeline.events import event_rows, merge_events
+
+    return {name: list(table) for name, table in event_rows(merge_events(events), {}).items()}
+
+
+def test_a_sentence_reported_twice_in_one_event_is_one_evidence_row_the_first_reports():
+    from dataclasses import replace
+
+    from pipeline.text import Sentence
+
+    first = replace(_report("model_release", "a", 10, {"organization:openai"}, {"model:gpt-oss"}, 2025), sentence=Sentence(10, 24, "OpenAIが「gpt-oss」を公開,した"), method="parse", confidence=0.55)
+    again = replace(first, method="surface", confidence=0.5, date_text="")
+    earlier = replace(first, sentence=Sentence(9, 10, "x"), date_text="2025年")  # start 9 sorts before 10 as a number
+    (evidence,) = [_event_tables([first, again, earlier])["event_evidence"]]
+    assert [(r["start"], r["end"], r["quote"], r["date_text"], r["method"], r["confidence"]) for r in evidence] == [
+        (9, 10, "x", "2025年", "parse", 0.55),
+        (10, 24, "OpenAIが「gpt-oss」を公開,した", "2025", "parse", 0.55),
+    ]
+
+
+@settings(deadline=None, max_examples=100, database=None)
+@given(_reports(["model_release", "access_change", "funding", "statement"]))
+def test_evidence_rows_read_back_from_disk_are_their_reports_in_key_order(reports):
+    """Each report's evidence row waits on disk while the reports merge; what comes back
+    is one row per (event, article, sentence), sorted, with the cells of a report of
+    that sentence (each report is told apart here by its method)."""
+    from dataclasses import replace
+
+    from pipeline.events import merge_events
+
+    events = [replace(_report(*r), method=f"m{i}", confidence=i / 100) for i, r in enumerate(reports)]
+    tables = _event_tables(events)
+    evidence = tables["event_evidence"]
+    keys = [(r["event_id"], r["source_id"], r["start"]) for r in evidence]
+    assert keys == sorted(set(keys))
+    assert set(keys) == {(m.event_id, e.source_id, e.start) for m in merge_events(events) for e in m.evidence}
+    assert {r["event_id"] for r in evidence} == {r["event_id"] for r in tables["events"]}
+    for row in evidence:
+        report = events[int(row["method"][1:])]
+        assert (report.source_id, report.sentence.start, report.sentence.end, report.sentence.text) == (row["source_id"], row["start"], row["end"], row["quote"])
+        assert (report.date_text or None, report.confidence) == (row["date_text"], row["confidence"])
+
+
+def test_the_merger_keeps_no_report_once_it_has_taken_it_in():
+    """A corpus's reports are not held while it merges: only each group's summary and
+    where each report's evidence row waits (the bulk of a build's memory before)."""
+    import gc
+
+    from pipeline.events import Event, EventMerger
+
+    class Kept(Event):
+        __slots__ = ()
+
+    merger = EventMerger()
+    for source in "abc":
+        merger.add([Kept(**{f: getattr(e, f) for f in Event.__slots__}) for e in [_report("model_release", source, 0, {"organization:openai"}, {"model:gpt-oss"}, 2025)]])
+    gc.collect()
+    assert not [o for o in gc.get_objects() if type(o) is Kept]
+    (merged,) = merger.merged()
+    assert [e.source_id for e in merged.evidence] == ["a", "b", "c"]

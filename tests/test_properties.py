@@ -12,6 +12,7 @@ import pickle
 import re
 import tempfile
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -158,6 +159,43 @@ def test_rendered_runs_write_the_table_render_csv_writes(name):
             assert table.in_order(schema) is not None  # consecutive runs of the sorted table: joined
 
     same_bytes()
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_rows_rendered_into_a_spool_as_they_come_write_what_render_csv_writes(name):
+    """How the event tables are made: rows in key order go straight into a spool as one
+    run, which writes the bytes `render_csv` gives the rows, copied a block at a time."""
+    import pipeline.tables as tables
+
+    schema = load_schema(name)
+    key = _sort_key(schema)
+
+    @settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow], database=None)
+    @given(table_rows(name), st.integers(1, 64))
+    def same_bytes(rows, block):
+        rows = sorted({key(r): r for r in rows}.values(), key=key)
+        spool = Spool()
+        spool.put("前の行\n".encode("utf-8"))  # a spool holds other runs before this one
+        run = spool.render(iter(rows), schema)
+        assert (len(run), run.first, run.last) == (len(rows), *((key(rows[0]), key(rows[-1])) if rows else (None, None)))
+        assert run.data() == render_run(rows, schema).data()
+        with tempfile.TemporaryDirectory(prefix="aoe-props-") as tmp, patch.object(tables, "COPY_BLOCK", block):
+            write_table(Path(tmp) / "t.csv", RenderedTable([run]), schema)
+            assert (Path(tmp) / "t.csv").read_bytes() == render_csv(rows, schema).encode("utf-8")
+
+    same_bytes()
+
+
+def test_a_spool_refuses_rows_out_of_key_order():
+    schema = load_schema("event_participants")
+    a = {"event_id": "e-1", "entity_id": "model:a", "role": "object"}
+    b = {"event_id": "e-1", "entity_id": "model:b", "role": "object"}
+    with pytest.raises(ValueError, match="comes after"):
+        Spool().render([b, a], schema)
+    with pytest.raises(ValueError, match="comes after"):
+        Spool().render([a, a], schema)  # one key twice
+    empty = Spool().render([], schema)
+    assert (len(empty), empty.first, empty.data()) == (0, None, b"")
 
 
 def test_a_spooled_run_reads_back_what_was_kept_and_pickles_as_its_rows():
