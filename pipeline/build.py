@@ -31,7 +31,7 @@ from pipeline.corpus import Article, bodies, load_corpus
 from pipeline.forking import Background, Beside, fork_safe
 from pipeline.package import read_descriptor, write_descriptor
 from pipeline.paths import ROOT, TABLES
-from pipeline.tables import RenderedTable, load_schema, write_table
+from pipeline.tables import OrderedRows, RenderedTable, load_schema, write_table
 from pipeline.validate import ReadAhead, Report, validate_package, warm_up
 
 Tables = Mapping[str, Iterable[Mapping[str, Any]]]
@@ -173,7 +173,7 @@ def write_tables(folder: Path, tables: Tables, schemas_dir: Path) -> dict[str, i
 
 
 def _rows(table: Iterable[Mapping[str, Any]]) -> Collection[Mapping[str, Any]]:
-    return table if isinstance(table, RenderedTable) else list(table)
+    return table if isinstance(table, (RenderedTable, OrderedRows)) else list(table)
 
 
 def _fsync_tree(folder: Path) -> None:

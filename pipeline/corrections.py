@@ -36,7 +36,7 @@ import yaml
 
 from pipeline import paths
 from pipeline.errors import ProblemsError
-from pipeline.tables import RenderedTable, field_names, format_value, load_schema
+from pipeline.tables import OrderedRows, RenderedTable, field_names, format_value, load_schema
 
 ACTIONS = ("drop", "set", "add", "merge")
 CURATED = "curated"
@@ -390,10 +390,11 @@ def apply_corrections(
     """New tables with the corrections applied in file order; any stale entry fails.
 
     A table no entry can reach (by its table or a cascade) is passed on as it is when
-    it cannot be changed in place (a `RenderedTable`: an article's rendered rows)."""
+    it cannot be changed in place (a `RenderedTable`: an article's rendered rows; an
+    `OrderedRows`: rows made as they are written)."""
     reached = _reached({c.table for c in corrections})
     out = {
-        name: rows if name not in reached and isinstance(rows, RenderedTable) else [dict(row) for row in rows]
+        name: rows if name not in reached and isinstance(rows, (RenderedTable, OrderedRows)) else [dict(row) for row in rows]
         for name, rows in tables.items()
     }
     problems = []

@@ -32,7 +32,7 @@ from typing import AbstractSet, Any, Iterable, Iterator, Sequence
 from pipeline.dates import UNKNOWN, DateMention, DateValue, find_dates
 from pipeline.entities import HONORIFICS
 from pipeline.nlp import PARSE, Steps
-from pipeline.tables import RenderedTable, Spool, load_schema
+from pipeline.tables import OrderedRows, Spool
 from pipeline.text import Sentence, split_sentences
 
 # --- lexicon --------------------------------------------------------------------
@@ -997,6 +997,7 @@ class EventMerger:
         if self.done:
             raise ValueError("EventMerger.merged() can be asked once")
         self.done = True
+        self.reports.spool.flush()  # the evidence rows may be read in a forked child (`write_tables`)
         return _identified(_absorbed(self.groups))
 
 
@@ -1140,10 +1141,12 @@ def _evidence_rows(merged: Sequence[MergedEvent]) -> Iterator[dict[str, Any]]:
             yield e.row(m.event_id)
 
 
-def event_rows(merged: Sequence[MergedEvent], names: dict[str, str]) -> dict[str, RenderedTable]:
-    """The events, event_participants and event_evidence tables, rendered into a
-    `Spool` as they are made: each comes in primary-key order (the events sorted by
-    id), and the evidence is read back from where the reports waited (`Reports`)."""
-    spool = Spool()
-    made = {"events": _event_rows(merged, names), "event_participants": _participant_rows(merged), "event_evidence": _evidence_rows(merged)}
-    return {name: RenderedTable([spool.render(rows, load_schema(name))]) for name, rows in made.items()}
+def event_rows(merged: Sequence[MergedEvent], names: dict[str, str]) -> dict[str, OrderedRows]:
+    """The events, event_participants and event_evidence tables, made as they are
+    written, in primary-key order (the events come sorted by id); the evidence is read
+    back from where the reports waited (`Reports`)."""
+    return {
+        "events": OrderedRows(_event_rows, (merged, names), len(merged)),
+        "event_participants": OrderedRows(_participant_rows, (merged,), sum(len(ids) for m in merged for ids in m.participants.values())),
+        "event_evidence": OrderedRows(_evidence_rows, (merged,), sum(len({(e.source_id, e.start) for e in m.evidence}) for m in merged)),
+    }

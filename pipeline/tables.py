@@ -8,7 +8,6 @@ same data gives byte-identical files and git diffs show real changes only.
 from __future__ import annotations
 
 import csv
-import datetime
 import io
 import json
 import math
@@ -18,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, Mapping
 
 from pipeline.paths import SCHEMAS
 
@@ -103,11 +102,26 @@ def _write_csv(out: BinaryIO, rows: Iterable[Mapping[str, Any]], schema: Mapping
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(field_names(schema))
     if runs is None:
-        _render_rows(writer, sorted(rows, key=_sort_key(schema)), schema)
+        ordered = _checked_order(rows, schema) if isinstance(rows, OrderedRows) else sorted(rows, key=_sort_key(schema))
+        _render_rows(writer, ordered, schema)
     text.flush()
     text.detach()
     for run in runs or ():
-        run.write_to(out)
+        out.write(run.data())
+
+
+def _checked_order(rows: OrderedRows, schema: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """`rows` as they come, refused (ValueError) where they break key order or their count."""
+    key = _sort_key(schema)
+    last, count = None, 0
+    for row in rows:
+        at = key(row)
+        if last is not None and at <= last:
+            raise ValueError(f"{schema.get('title', '?')}: a row keyed {at} comes after {last}")
+        last, count = at, count + 1
+        yield row
+    if count != len(rows):
+        raise ValueError(f"{schema.get('title', '?')}: {count} rows made, {len(rows)} announced")
 
 
 def render_csv(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> str:
@@ -132,7 +146,7 @@ def layout(schema: Mapping[str, Any]) -> str:
 @lru_cache(maxsize=None)
 def _parsers(layout: str) -> list[tuple[str, Any]]:
     """Per column: its name and what turns its CSV text back into the value written."""
-    by_type = {"integer": int, "number": float, "boolean": lambda text: text == "true", "date": datetime.date.fromisoformat}
+    by_type = {"integer": int, "number": float, "boolean": lambda text: text == "true"}
     return [(name, by_type.get(kind, str)) for name, kind in json.loads(layout)["fields"]]
 
 
@@ -145,9 +159,6 @@ class _Run:
     def data(self) -> bytes:
         """The rows' CSV lines as written to the file."""
         return self.text.encode("utf-8")
-
-    def write_to(self, out: BinaryIO) -> None:
-        out.write(self.data())
 
     def rows(self) -> list[dict[str, Any]]:
         """The rows back as dicts, typed by the layout (empty cells as None)."""
@@ -173,10 +184,6 @@ class RenderedRun(_Run):
     last: tuple | None
 
 
-# A spooled run is copied to its file this much at a time (one run may be a whole table).
-COPY_BLOCK = 1 << 20
-
-
 class Spool:
     """An unnamed temporary file that holds rendered runs until their table is written,
     so that a build does not keep every article's mention rows in memory while it
@@ -197,34 +204,13 @@ class Spool:
         data = run.data()
         return SpooledRun(run.layout, run.count, run.first, run.last, self, self.put(data), len(data))
 
-    def render(self, ordered: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> SpooledRun:
-        """Rows that come in primary-key order, rendered into the spool as they come: a
-        table made on the fly is never held whole. Rows out of order are refused."""
-        key = _sort_key(schema)
-        ends: list[tuple] = []
-        count = 0
-
-        def checked() -> Iterator[Mapping[str, Any]]:
-            nonlocal count
-            for row in ordered:
-                at = key(row)
-                if ends and at <= ends[-1]:
-                    raise ValueError(f"{schema.get('title', '?')}: a row keyed {at} comes after {ends[-1]}")
-                ends[1:] = [at]
-                count += 1
-                yield row
-
-        start = self._size
-        text = io.TextIOWrapper(self._file, encoding="utf-8", newline="")
-        _render_rows(csv.writer(text, lineterminator="\n"), checked(), schema)
-        text.flush()
-        text.detach()
-        self._size = self._file.tell()
-        first, last = (ends[0], ends[-1]) if ends else (None, None)
-        return SpooledRun(layout(schema), count, first, last, self, start, self._size - start)
+    def flush(self) -> None:
+        """Hand what is buffered to the file: a child forked after this reads it all and
+        has nothing of its own to write."""
+        self._file.flush()
 
     def read(self, offset: int, size: int) -> bytes:
-        self._file.flush()
+        self.flush()
         return os.pread(self._file.fileno(), size, offset)
 
 
@@ -242,10 +228,6 @@ class SpooledRun(_Run):
 
     def data(self) -> bytes:
         return self.spool.read(self.offset, self.size)
-
-    def write_to(self, out: BinaryIO) -> None:
-        for at in range(self.offset, self.offset + self.size, COPY_BLOCK):
-            out.write(self.spool.read(at, min(COPY_BLOCK, self.offset + self.size - at)))
 
     @property
     def text(self) -> str:  # type: ignore[override]
@@ -293,6 +275,29 @@ class RenderedTable:
         if any(before.last >= after.first for before, after in zip(ordered, ordered[1:])):
             return None
         return ordered
+
+
+class OrderedRows:
+    """A table's rows made on demand, in primary-key order, by `make(*args)`, and how
+    many it makes: a table written straight from what it is made of (the event tables
+    from the merged events) is never held whole, and `write_tables` can render it in a
+    forked child beside the others. Writing checks the order and the count. It is
+    read-only: a deep copy shares it; a pickle carries its rows."""
+
+    def __init__(self, make: Callable[..., Iterable[Mapping[str, Any]]], args: tuple, count: int):
+        self.make, self.args, self.count = make, args, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        return iter(self.make(*self.args))
+
+    def __deepcopy__(self, memo: dict) -> OrderedRows:
+        return self
+
+    def __reduce__(self) -> tuple:
+        return list, (list(self),)
 
 
 def write_table(path: Path, rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> None:

@@ -404,7 +404,7 @@ def test_evidence_rows_read_back_from_disk_are_their_reports_in_key_order(report
     for row in evidence:
         report = events[int(row["method"][1:])]
         assert (report.source_id, report.sentence.start, report.sentence.end, report.sentence.text) == (row["source_id"], row["start"], row["end"], row["quote"])
-        assert (report.date_text or None, report.confidence) == (row["date_text"], row["confidence"])
+        assert (report.date_text, report.confidence) == (row["date_text"], row["confidence"])
 
 
 def test_the_merger_keeps_no_report_once_it_has_taken_it_in():
