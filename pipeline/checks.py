@@ -69,6 +69,16 @@ def _zipped(frame: pd.DataFrame, names: Sequence[str], block: int = BLOCK_ROWS) 
         yield from zip(*(_cells(part[name]) for name in names))
 
 
+def _by_blocks(frame: pd.DataFrame, test: Callable[[pd.DataFrame], pd.Series]) -> pd.Series:
+    """`test` over `frame` a block of rows at a time: the columns it makes on the way
+    (text joined, copies) are a block's, not the table's (at 452,188 mentions, 25 MB
+    less for the mention id check)."""
+    block = BLOCK_ROWS
+    if len(frame) <= block:
+        return test(frame)
+    return pd.concat([test(frame.iloc[start : start + block]) for start in range(0, len(frame), block)])
+
+
 def _per_row(frame: pd.DataFrame, results: Iterable[bool]) -> pd.Series:
     """One boolean per row of `frame`, from a comprehension over its cells."""
     return pd.Series(np.fromiter(results, dtype=bool, count=len(frame)), index=frame.index)
@@ -150,12 +160,20 @@ def _has_mention(t: Frames) -> pd.Series:
 
 def _span_in_bounds(table: str) -> RowTest:
     def test(t: Frames) -> pd.Series:
-        frame, sources = t[table], t["sources"]
-        counts = dict(_zipped(sources, ("source_id", "char_count")))
-        start, end = _numbers(frame["start"]), _numbers(frame["end"])
-        limit = _numbers(frame["source_id"].map(counts))  # NaN: unknown source or no count
-        ok = np.isnan(start) | np.isnan(end) | ((start < end) & (np.isnan(limit) | (end <= limit)))
-        return pd.Series(ok, index=frame.index)
+        sources = t["sources"]
+        # each row's source by its position in sources, in C (`map` made every id an object);
+        # looked up from the end, so that a repeated source id gives its last row's count
+        ids = text_array(sources["source_id"])[::-1]
+        counts = np.append(_numbers(sources["char_count"])[::-1], np.nan)  # the last: no such source
+
+        def in_bounds(frame: pd.DataFrame) -> pd.Series:
+            start, end = _numbers(frame["start"]), _numbers(frame["end"])
+            at = pc.index_in(text_array(frame["source_id"]), value_set=ids, skip_nulls=True)
+            limit = counts[at.fill_null(len(sources)).to_numpy(zero_copy_only=False)]  # NaN: unknown source or no count
+            ok = np.isnan(start) | np.isnan(end) | ((start < end) & (np.isnan(limit) | (end <= limit)))
+            return pd.Series(ok, index=frame.index)
+
+        return _by_blocks(t[table], in_bounds)
 
     return test
 
@@ -187,7 +205,10 @@ check("event_evidence", "quote", "span_text", "differs from body[start:end] of t
 
 @check("mentions", "mention_id", "mention_id_form", "must be `<source_id>:<start>-<end>` of its row")
 def _mention_id(t: Frames) -> pd.Series:
-    m = t["mentions"]
+    return _by_blocks(t["mentions"], _mention_id_in)
+
+
+def _mention_id_in(m: pd.DataFrame) -> pd.Series:
     parts = [m[name].astype("string") for name in ("source_id", "start", "end")]
     expected = parts[0] + ":" + parts[1] + "-" + parts[2]
     incomplete = parts[0].isna() | parts[1].isna() | parts[2].isna()
@@ -202,7 +223,11 @@ _INNER_BREAK = "[" + re.escape("".join(sorted(ENDERS))) + "\n]"
 
 @check("event_evidence", "quote", "one_sentence", "an evidence quote is at most one sentence (no line break, one 。！？ end)")
 def _one_sentence(t: Frames) -> pd.Series:
-    quote = t["event_evidence"]["quote"].astype("string")
+    return _by_blocks(t["event_evidence"], _one_sentence_in)
+
+
+def _one_sentence_in(evidence: pd.DataFrame) -> pd.Series:
+    quote = evidence["quote"].astype("string")
     suspect = quote.str.rstrip(_TRAILING).str.contains(_INNER_BREAK, regex=True).fillna(False).astype(bool)
     ok = pd.Series(True, index=quote.index)
     if suspect.any():
@@ -357,7 +382,9 @@ def _key_steps(column: pd.Series, numeric: bool) -> tuple[np.ndarray, np.ndarray
         same_missing = missing[1:] == missing[:-1]
         before = (missing[1:] < missing[:-1]) | (same_missing & (numbers[1:] < numbers[:-1]))
         return before, same_missing & (numbers[1:] == numbers[:-1])
-    text = text_array(column).fill_null("")
+    text = pyarrow.array(column, from_pandas=True)  # as stored (large_string): no cast, no copy
+    if text.null_count:
+        text = text.fill_null("")
     below, above = text.slice(1), text.slice(0, len(text) - 1)
     return pc.less(below, above).to_numpy(zero_copy_only=False), pc.equal(below, above).to_numpy(zero_copy_only=False)
 
@@ -379,10 +406,11 @@ def unsorted_rows(frame: pd.DataFrame, schema: Mapping) -> list[Finding]:
         before |= tied & lower
         tied &= equal
     first = names[0]
-    values = _cells(frame[first])
+    found = (np.flatnonzero(before) + 1).tolist()
+    values = _cells(frame[first].iloc[found])  # only the rows reported: a whole key column as objects was 35 MB
     return [
-        (int(frame.index[i]) + 2, first, str(values[i]), f"rows must be sorted by the primary key: sorts before row {int(frame.index[i - 1]) + 2}")
-        for i in (np.flatnonzero(before) + 1).tolist()
+        (int(frame.index[i]) + 2, first, str(value), f"rows must be sorted by the primary key: sorts before row {int(frame.index[i - 1]) + 2}")
+        for i, value in zip(found, values)
     ]
 
 

@@ -130,6 +130,8 @@ def _on_typed(field_type: str, test: Callable[[pd.Series], pd.Series], name: str
     def check(series: pd.Series) -> pd.Series:
         values = typed_column(series, field_type)
         present = values.notna()
+        if present.all():  # the usual case: no copy of the present cells
+            return test(values).astype(bool)
         result = pd.Series(True, index=series.index)
         if present.any():
             result[present] = test(values[present]).astype(bool)
@@ -145,14 +147,36 @@ BLOCK_ROWS = 1 << 16
 
 
 def _fullmatch(series: pd.Series, regex: re.Pattern[str]) -> pd.Series:
-    """Python `re` semantics (as frictionless); once per distinct value when values repeat."""
+    """Python `re` semantics (as frictionless), a block of rows at a time; once per
+    distinct value of a block when its values repeat."""
     values = series.astype(str)
-    unique = values.unique()
-    if len(unique) * 2 < len(values):
-        return values.map({value: regex.fullmatch(value) is not None for value in unique})
-    cells = (value for start in range(0, len(values), BLOCK_ROWS) for value in values.iloc[start : start + BLOCK_ROWS].to_numpy(dtype=object))
-    matched = np.fromiter((regex.fullmatch(value) is not None for value in cells), dtype=bool, count=len(values))
+    matched = np.empty(len(values), dtype=bool)
+    for start in range(0, len(values), BLOCK_ROWS):
+        block = values.iloc[start : start + BLOCK_ROWS]
+        unique = block.unique()
+        if len(unique) * 2 < len(block):
+            known = {value: regex.fullmatch(value) is not None for value in unique}
+            matched[start : start + len(block)] = [known[value] for value in block.to_numpy(dtype=object)]
+        else:
+            matched[start : start + len(block)] = [regex.fullmatch(value) is not None for value in block.to_numpy(dtype=object)]
     return pd.Series(matched, index=series.index)
+
+
+def _unrepeated(series: pd.Series) -> pd.Series:
+    """False for each cell another cell repeats, as pandera's `unique` reports them. A
+    text column in strictly increasing order (how the tables are written) cannot
+    repeat, which comparing neighbours shows; `duplicated` hashes the whole column
+    (0.22 s and 53 MB at 452,188 mention ids, against 5 ms and nothing)."""
+    if isinstance(series.dtype, pd.StringDtype) and len(series) > 1 and not series.hasnans:
+        array = pyarrow.array(series, from_pandas=True)
+        if pyarrow.compute.all(pyarrow.compute.less(array[:-1], array[1:])).as_py():
+            return pd.Series(True, index=series.index)
+    return ~series.duplicated(keep=False)
+
+
+# pandera's own name and message for a repeated value in a unique field; missing cells
+# repeat like values, as they did for pandera's `unique`.
+UNIQUE = pa.Check(_unrepeated, name="field_uniqueness", error="duplicate value in a unique field", ignore_na=False)
 
 
 def constraint_checks(field: Mapping[str, Any]) -> list[pa.Check]:
@@ -277,7 +301,7 @@ def canonical_keys(frame: pd.DataFrame, schema: Mapping[str, Any]) -> pd.DataFra
         if field.get("type") == "integer" and keyed and name in frame:
             typed = typed_column(frame[name], "integer")
             if out is frame:
-                out = frame.copy()
+                out = frame.copy(deep=False)  # copy-on-write: the columns set here are new, the others shared
             out[name] = typed.astype("string").where(typed.notna(), frame[name])
     return out
 
@@ -304,11 +328,11 @@ def dataframe_schema(
     columns = {}
     for field in schema["fields"]:
         constraints = field.get("constraints", {})
+        unique = part != "rows" and bool(constraints.get("unique", False))
         columns[field["name"]] = pa.Column(
             dtype=None,
-            checks=(constraint_checks(field) if part != "table" else []) + list(extra.get(field["name"], [])),
+            checks=(constraint_checks(field) if part != "table" else []) + ([UNIQUE] if unique else []) + list(extra.get(field["name"], [])),
             nullable=part == "table" or not constraints.get("required", False),
-            unique=part != "rows" and bool(constraints.get("unique", False)),
             required=True,
         )
     primary_key = schema.get("primaryKey") or []

@@ -13,6 +13,7 @@ import io
 import json
 import re
 from pathlib import Path
+from unittest.mock import patch
 
 import frictionless
 import pandas as pd
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from pipeline import paths
 from pipeline.checks import FORMULA_STARTS, _one_sentence, formula_cells, unsorted_rows
 from pipeline.package import file_hash
-from pipeline.schemas import distinct, isin
+from pipeline.schemas import _unrepeated, distinct, isin
 from pipeline.tables import _sort_key, load_schema
 from pipeline.text import split_sentences
 from pipeline.validate import REGULAR_LINE, _is_utf8, _read_regular, _regular, read_csv_strict, rows_for_frictionless, validate_package
@@ -275,3 +276,35 @@ def test_warm_up_does_validations_one_time_setup_before_the_first_check():
     )
     done = subprocess.run([sys.executable, "-c", script, str(paths.ROOT)], capture_output=True, text=True, cwd=paths.ROOT, check=True)
     assert done.stdout.split() == ["False", "True", "True"]
+
+
+# --- checks made a block of rows at a time, uniqueness by neighbours ------------------
+
+
+def test_checks_made_a_block_at_a_time_find_what_they_find_over_whole_tables(package_copy):
+    """The row checks that work a block at a time (span bounds, mention ids, one
+    sentence, patterns) report the same rows with blocks of 2 rows as in one block."""
+    import pipeline.checks as checks
+    import pipeline.schemas as schemas
+
+    set_cells(package_copy, "mentions", {(2, "mention_id"): "x:1-2", (4, "end"): "999999", (5, "source_id"): "BAD"})
+    rows = read_rows(package_copy, "event_evidence")
+    quote = rows[0].index("quote")
+    set_cells(package_copy, "event_evidence", {(3, "quote"): rows[2][quote] + "\n次の文。", (4, "end"): "999999"})
+    whole = validate_package(package_copy, paths.CORPUS)
+    found = {(p.table, p.row, p.check) for p in whole.problems}
+    assert {("mentions", 2, "mention_id_form"), ("mentions", 4, "span_in_bounds"), ("mentions", 5, "pattern"), ("event_evidence", 3, "one_sentence"), ("event_evidence", 4, "span_in_bounds")} <= found, whole.text()
+    with patch.object(checks, "BLOCK_ROWS", 2), patch.object(schemas, "BLOCK_ROWS", 2):
+        blocks = validate_package(package_copy, paths.CORPUS)
+    assert [(p.table, p.row, p.field, p.check, p.value) for p in blocks.problems] == [(p.table, p.row, p.field, p.check, p.value) for p in whole.problems]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(CELL, max_size=8), st.booleans())
+def test_a_unique_column_repeats_where_duplicated_says(cells, in_order):
+    """Sorted columns of distinct text (as written) are told unique by their neighbours,
+    the others by `duplicated`; missing cells repeat like values."""
+    if in_order:
+        cells = sorted({c for c in cells if c is not None})
+    series = pd.Series(pd.array(cells, dtype="str"))
+    assert _unrepeated(series).tolist() == (~series.duplicated(keep=False)).tolist() == [cells.count(c) == 1 for c in cells]
