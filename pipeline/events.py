@@ -107,8 +107,8 @@ class Event:
 class Evidence:
     """A report once merging has taken it in: its article, its sentence's start, and
     whether it gave a date. The rest of its evidence row waits on disk (`Reports`), so
-    a build holds no report whole while it merges a corpus (the reports' sentences and
-    roles were 46 MB of a 2,000-article build's 87)."""
+    a build holds no report whole while it merges a corpus (the reports, with their
+    sentences and roles, were 46 of the 87 MB a 2,000-article merge held)."""
 
     source_id: str
     start: int

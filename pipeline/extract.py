@@ -259,6 +259,9 @@ def extract_tables(
 ) -> dict[str, list[dict[str, Any]]]:
     """sources, entities, mentions, events, event_participants, event_evidence, models.
 
+    Each table is a sized iterable of row dicts in no promised order: a list, or rows
+    kept rendered or made on demand (`tables.RenderedTable`, `tables.OrderedRows`), so
+    that a large corpus's tables are not all held as dicts; `list(table)` gives a list.
     `runner` runs the per-article step (see `pipeline.executor`); `cache_dir` keeps
     its results between builds (see `pipeline.cache`). Neither changes the output.
     """
