@@ -998,7 +998,8 @@ class EventMerger:
             raise ValueError("EventMerger.merged() can be asked once")
         self.done = True
         self.reports.spool.flush()  # the evidence rows may be read in a forked child (`write_tables`)
-        return _identified(_absorbed(self.groups))
+        groups, self.groups, self.same = self.groups, [], defaultdict(list)  # what the events keep of them is theirs
+        return _identified(_absorbed(groups))
 
 
 def _has_agent(group: Group) -> bool:

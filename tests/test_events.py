@@ -409,10 +409,11 @@ def test_evidence_rows_read_back_from_disk_are_their_reports_in_key_order(report
 
 def test_the_merger_keeps_no_report_once_it_has_taken_it_in():
     """A corpus's reports are not held while it merges: only each group's summary and
-    where each report's evidence row waits (the bulk of a build's memory before)."""
+    where each report's evidence row waits (the bulk of a build's memory before); once
+    merged, the events keep what they need of the groups, not the groups."""
     import gc
 
-    from pipeline.events import Event, EventMerger
+    from pipeline.events import Event, EventMerger, Group
 
     class Kept(Event):
         __slots__ = ()
@@ -424,3 +425,5 @@ def test_the_merger_keeps_no_report_once_it_has_taken_it_in():
     assert not [o for o in gc.get_objects() if type(o) is Kept]
     (merged,) = merger.merged()
     assert [e.source_id for e in merged.evidence] == ["a", "b", "c"]
+    gc.collect()
+    assert not [o for o in gc.get_objects() if type(o) is Group]  # nor its groups, once merged
