@@ -1134,13 +1134,18 @@ def _participant_rows(merged: Sequence[MergedEvent]) -> Iterator[dict[str, Any]]
             yield {"event_id": m.event_id, "entity_id": entity, "role": role}
 
 
+def _by_sentence(event: MergedEvent) -> dict[tuple[str, int], Evidence]:
+    """The event's first report of each of its sentences, by (article, sentence start):
+    a sentence reported twice is one evidence row."""
+    first: dict[tuple[str, int], Evidence] = {}
+    for e in event.evidence:
+        first.setdefault((e.source_id, e.start), e)
+    return first
+
+
 def _evidence_rows(merged: Sequence[MergedEvent]) -> Iterator[dict[str, Any]]:
-    """One row per sentence of an event: the first report of it if it was reported twice."""
     for m in merged:
-        first: dict[tuple[str, int], Evidence] = {}
-        for e in m.evidence:
-            first.setdefault((e.source_id, e.start), e)
-        for _, e in sorted(first.items(), key=lambda item: item[0]):
+        for _, e in sorted(_by_sentence(m).items(), key=lambda item: item[0]):
             yield e.row(m.event_id)
 
 
@@ -1151,5 +1156,5 @@ def event_rows(merged: Sequence[MergedEvent], names: dict[str, str]) -> dict[str
     return {
         "events": OrderedRows(_event_rows, (merged, names), len(merged)),
         "event_participants": OrderedRows(_participant_rows, (merged,), sum(len(ids) for m in merged for ids in m.participants.values())),
-        "event_evidence": OrderedRows(_evidence_rows, (merged,), sum(len({(e.source_id, e.start) for e in m.evidence}) for m in merged)),
+        "event_evidence": OrderedRows(_evidence_rows, (merged,), sum(len(_by_sentence(m)) for m in merged)),
     }

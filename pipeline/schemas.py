@@ -17,7 +17,7 @@ has frictionless check those tables row by row, so nothing goes unchecked.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -146,13 +146,19 @@ def _on_typed(field_type: str, test: Callable[[pd.Series], pd.Series], name: str
 BLOCK_ROWS = 1 << 16
 
 
+def row_blocks(rows: pd.Series | pd.DataFrame) -> Iterator[tuple[int, Any]]:
+    """(position, rows) of `BLOCK_ROWS` rows at a time, for the checks that would
+    otherwise make a whole column's worth of objects or text at once."""
+    for start in range(0, len(rows), BLOCK_ROWS):
+        yield start, rows.iloc[start : start + BLOCK_ROWS]
+
+
 def _fullmatch(series: pd.Series, regex: re.Pattern[str]) -> pd.Series:
     """Python `re` semantics (as frictionless), a block of rows at a time; once per
     distinct value of a block when its values repeat."""
     values = series.astype(str)
     matched = np.empty(len(values), dtype=bool)
-    for start in range(0, len(values), BLOCK_ROWS):
-        block = values.iloc[start : start + BLOCK_ROWS]
+    for start, block in row_blocks(values):
         unique = block.unique()
         if len(unique) * 2 < len(block):
             known = {value: regex.fullmatch(value) is not None for value in unique}

@@ -283,8 +283,8 @@ def test_warm_up_does_validations_one_time_setup_before_the_first_check():
 
 def test_checks_made_a_block_at_a_time_find_what_they_find_over_whole_tables(package_copy):
     """The row checks that work a block at a time (span bounds, mention ids, one
-    sentence, patterns) report the same rows with blocks of 2 rows as in one block."""
-    import pipeline.checks as checks
+    sentence, patterns, and those going cell by cell) report the same rows with blocks
+    of 2 rows as in one block."""
     import pipeline.schemas as schemas
 
     set_cells(package_copy, "mentions", {(2, "mention_id"): "x:1-2", (4, "end"): "999999", (5, "source_id"): "BAD"})
@@ -294,7 +294,7 @@ def test_checks_made_a_block_at_a_time_find_what_they_find_over_whole_tables(pac
     whole = validate_package(package_copy, paths.CORPUS)
     found = {(p.table, p.row, p.check) for p in whole.problems}
     assert {("mentions", 2, "mention_id_form"), ("mentions", 4, "span_in_bounds"), ("mentions", 5, "pattern"), ("event_evidence", 3, "one_sentence"), ("event_evidence", 4, "span_in_bounds")} <= found, whole.text()
-    with patch.object(checks, "BLOCK_ROWS", 2), patch.object(schemas, "BLOCK_ROWS", 2):
+    with patch.object(schemas, "BLOCK_ROWS", 2):
         blocks = validate_package(package_copy, paths.CORPUS)
     assert [(p.table, p.row, p.field, p.check, p.value) for p in blocks.problems] == [(p.table, p.row, p.field, p.check, p.value) for p in whole.problems]
 
