@@ -185,10 +185,11 @@ class RenderedRun(_Run):
 
 
 class Spool:
-    """An unnamed temporary file that holds rendered runs until their table is written,
-    so that a build does not keep every article's mention rows in memory while it
-    merges (72 MB of text at 8,000 articles). The file goes when the spool and the runs
-    kept in it are gone; positioned reads, so a forked child can read it too."""
+    """An unnamed temporary file that holds rendered runs (`keep`) or other records
+    (`put`: the reports' evidence, `events.Reports`) until their table is written, so
+    that a build does not keep every article's mention rows in memory while it merges
+    (72 MB of text at 8,000 articles). The file goes when the spool and what refers to
+    it are gone; positioned reads, so a forked child can read it too."""
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile(prefix="aoe-runs-")
