@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,19 +38,34 @@ RowTest = Callable[[Frames], pd.Series]
 
 # (table, field, check name, message, needs bodies, compares rows, test)
 _CHECKS: list[tuple[str, str, str, str, bool, bool, Callable[..., pd.Series]]] = []
+# table -> its columns that checks of other tables read
+_READ: defaultdict[str, set[str]] = defaultdict(set)
 
 
-def check(table: str, field: str, name: str, message: str, needs_bodies: bool = False, compares_rows: bool = False):
+def check(
+    table: str,
+    field: str,
+    name: str,
+    message: str,
+    needs_bodies: bool = False,
+    compares_rows: bool = False,
+    reads: Sequence[str] = (),
+):
     """Register a row-level check of `table` reported on `field`.
 
     By default a check's verdict on a row depends only on that row, its article's text
     and its article's `sources` row, so incremental validation (`pipeline.validated`)
     may skip rows it vouches for; `compares_rows`: it looks at other rows or tables
-    too (an id that must be used elsewhere), so it always runs on every row.
+    too (an id that must be used elsewhere), so it always runs on every row. `reads`:
+    the `table.column`s of other tables it reads (a table checked a block at a time
+    keeps only those whole, `pipeline.streamed`).
     """
 
     def register(fn: Callable[..., pd.Series]) -> Callable[..., pd.Series]:
         _CHECKS.append((table, field, name, message, needs_bodies, compares_rows, fn))
+        for other_column in reads:
+            other, column = other_column.split(".")
+            _READ[other].add(column)
         return fn
 
     return register
@@ -149,7 +164,7 @@ def _type_prefix(t: Frames) -> pd.Series:
     )
 
 
-@check("entities", "entity_id", "has_mention", "entity has no mention in any article", compares_rows=True)
+@check("entities", "entity_id", "has_mention", "entity has no mention in any article", compares_rows=True, reads=["mentions.entity_id"])
 def _has_mention(t: Frames) -> pd.Series:
     return isin(t["entities"]["entity_id"], distinct(t["mentions"]["entity_id"]))
 
@@ -190,8 +205,11 @@ def _span_text(table: str, column: str) -> Callable[[Frames, Mapping[str, str]],
     return test
 
 
-check("mentions", "end", "span_in_bounds", "start must be < end <= the article's char_count")(_span_in_bounds("mentions"))
-check("event_evidence", "end", "span_in_bounds", "start must be < end <= the article's char_count")(
+_IN_SOURCES = ["sources.source_id", "sources.char_count"]
+check("mentions", "end", "span_in_bounds", "start must be < end <= the article's char_count", reads=_IN_SOURCES)(
+    _span_in_bounds("mentions")
+)
+check("event_evidence", "end", "span_in_bounds", "start must be < end <= the article's char_count", reads=_IN_SOURCES)(
     _span_in_bounds("event_evidence")
 )
 check("mentions", "surface", "span_text", "differs from body[start:end] of the article", True)(
@@ -309,17 +327,24 @@ def _event_type_prefix(t: Frames) -> pd.Series:
     )
 
 
-@check("events", "event_id", "has_evidence", "event has no evidence row", compares_rows=True)
+@check("events", "event_id", "has_evidence", "event has no evidence row", compares_rows=True, reads=["event_evidence.event_id"])
 def _has_evidence(t: Frames) -> pd.Series:
     return isin(t["events"]["event_id"], distinct(t["event_evidence"]["event_id"]))
 
 
-@check("events", "event_id", "has_participant", "event has no participant", compares_rows=True)
+@check("events", "event_id", "has_participant", "event has no participant", compares_rows=True, reads=["event_participants.event_id"])
 def _has_participant(t: Frames) -> pd.Series:
     return isin(t["events"]["event_id"], distinct(t["event_participants"]["event_id"]))
 
 
-@check("events", "event_id", "duplicate_event", "another event has the same type, date, amount and participants", compares_rows=True)
+@check(
+    "events",
+    "event_id",
+    "duplicate_event",
+    "another event has the same type, date, amount and participants",
+    compares_rows=True,
+    reads=["event_participants.event_id", "event_participants.role", "event_participants.entity_id"],
+)
 def _duplicate_event(t: Frames) -> pd.Series:
     p = t["event_participants"]
     parts: dict[Any, list[str]] = defaultdict(list)
@@ -351,7 +376,14 @@ def _cited_sources(column: str) -> RowTest:
 
 
 for _column in ("developer_sources", "openness_sources", "license_sources", "release_sources"):
-    check("models", _column, "cited_source", f"names a source_id that is not in sources ({SOURCE_SEPARATOR!r}-separated)", compares_rows=True)(
+    check(
+        "models",
+        _column,
+        "cited_source",
+        f"names a source_id that is not in sources ({SOURCE_SEPARATOR!r}-separated)",
+        compares_rows=True,
+        reads=["sources.source_id"],
+    )(
         _cited_sources(_column)
     )
 
@@ -438,20 +470,34 @@ def formula_cells(frame: pd.DataFrame, schema: Mapping) -> list[Finding]:
 Checks = dict[str, dict[str, list[pa.Check]]]
 
 
+def compares_rows_in(table: str) -> bool:
+    """Whether any check of `table` looks at other rows than the one it judges."""
+    return any(entry[0] == table and entry[5] for entry in _CHECKS)
+
+
+def read_elsewhere(table: str) -> list[str]:
+    """The columns of `table` that checks of other tables read."""
+    return sorted(_READ[table])
+
+
 def semantic_checks(
-    typed: Frames, bodies: Mapping[str, str] | None, rows: Mapping[str, np.ndarray] | None = None
+    typed: Frames,
+    bodies: Mapping[str, str] | None,
+    rows: Mapping[str, np.ndarray] | None = None,
+    elsewhere: Collection[str] = (),
 ) -> tuple[Checks, Checks, list[str]]:
     """pandera checks by table and field: those on each row alone, those comparing rows,
     and the names of the checks skipped.
 
     `rows`: for the tables it names, the rows the row checks must look at (a boolean
-    mask; incremental validation); the others pass.
+    mask; incremental validation); the others pass. `elsewhere`: tables in `typed`
+    only to be read, whose own checks run elsewhere (`pipeline.streamed`).
     """
     on_rows: Checks = defaultdict(lambda: defaultdict(list))
     comparing: Checks = defaultdict(lambda: defaultdict(list))
     skipped: list[str] = []
     for table, field, name, message, needs_bodies, compares_rows, fn in _CHECKS:
-        if table not in typed:
+        if table not in typed or table in elsewhere:
             continue
         if needs_bodies and bodies is None:
             skipped.append(f"{table}.{field}: {name}")

@@ -10,12 +10,11 @@
    (types, required, unique, enum, pattern, ranges, primary and foreign keys, each bad
    cell named by CSV row and field) plus what frictionless cannot express (offsets
    against the article text, EDTF bounds, every event evidenced, …; see `checks.py`),
-   all vectorized, once per column.
+   all vectorized, once per column. A large table that nothing else needs whole is
+   checked a block of lines at a time (`pipeline.streamed`).
 
-Before either layer, each CSV is read strictly (UTF-8 without BOM, `\\n` line ends, as
-many fields per row as the header), so a hand-edited file is reported row by row
-instead of failing as a whole; regular files (one record per line, RFC 4180 quoting)
-are parsed by pyarrow, anything else by Python's `csv`, which reads both alike.
+Before either layer, each CSV is read strictly (`pipeline.csvread`), so a hand-edited
+file is reported row by row instead of failing as a whole.
 Problems are reported by table, CSV row (header = row 1, as frictionless counts), field
 and value; warnings (cells a spreadsheet would run as formulas, schemas that differ
 from this pipeline's) never make a package invalid. Nothing named in the package is
@@ -25,71 +24,37 @@ only when every entry stays inside it.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import gc
-import io
 import json
 import re
 import stat
 import tempfile
 import zipfile
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Collection, Iterator, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 import numpy as np
 import pandas as pd
 import pandera.errors
-import pyarrow
-import pyarrow.csv
 
 from pipeline.allocation import allocates_in_bulk, arrow_on_system_heap, release_free_memory
 from pipeline.checks import formula_cells, semantic_checks, unsorted_rows
 from pipeline.corpus import CorpusError, read_bodies
+from pipeline.csvread import Problem, read_csv_strict
 from pipeline.forking import Background
 from pipeline.paths import SCHEMAS, TABLES, path_problem
 from pipeline.progress import bar, progress_on
 from pipeline.schemas import canonical_keys, dataframe_schema, foreign_key_checks, isin, typed_frame, untranslated
+from pipeline.streamed import Streamed, beyond_a_block, certify, streamable
 from pipeline.tables import field_names
-from pipeline.validated import Known, Vouching, known_lines, load_record, sha256, vouched
+from pipeline.validated import Known, Vouching, known_lines, load_record, record_names, sha256, vouched
 
-UTF8_BOM = b"\xef\xbb\xbf"
 RESOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 # Profiles frictionless knows without fetching; any other `$schema`/`profile` is refused.
 PROFILE_PREFIXES = ("https://datapackage.org/profiles/", "https://specs.frictionlessdata.io/schemas/")
 PROFILE_NAMES = {"data-package", "tabular-data-package", "data-resource", "tabular-data-resource"}
 ZIP_MAX_BYTES = 2 * 1024**3  # refuse zips that would unpack to more than this
 LARGE_PACKAGE_BYTES = 4 * 1024**2  # from here: frictionless's layer forks, a bar shows progress
-# A record on one line whose every field is bare (no `"`) or fully quoted (`""` inside):
-# Python's csv and pyarrow read such lines alike.
-# Matched on UTF-8 bytes: no character but these ASCII ones encodes to their bytes.
-_FIELD = rb'(?:[^",\n]*|"(?:[^"\n]|"")*")'
-REGULAR_LINE = re.compile(rb"%b(?:,%b)*" % (_FIELD, _FIELD))
-
-
-@dataclass(frozen=True)
-class Problem:
-    layer: str  # package, csv, frictionless, pandera, corpus, spreadsheet
-    table: str  # resource name, or "" for the package itself
-    row: int | None  # CSV row, header = 1
-    field: str | None
-    value: str | None
-    check: str
-    message: str
-
-    def line(self) -> str:
-        where = ", ".join(
-            part
-            for part in (
-                f"row {self.row}" if self.row is not None else "",
-                f"field {self.field}" if self.field else "",
-                f"value {self.value!r}" if self.value is not None else "",
-            )
-            if part
-        )
-        return f"  {where or 'table'}: {self.message} [{self.layer}: {self.check}]"
 
 
 @dataclass
@@ -277,157 +242,6 @@ def _unzip(path: Path, into: Path) -> tuple[Path | None, list[Problem]]:
     return candidates[0], []
 
 
-# --- layer 0: each CSV read strictly ------------------------------------------
-
-
-def _row_of(text: str) -> tuple[int, int]:
-    """(CSV row, field index) of the position just after `text`, a prefix of a file."""
-    records = list(csv.reader(io.StringIO(text, newline="")))
-    if not records or text.endswith(("\n", "\r")):
-        return len(records) + 1, 0
-    return len(records), max(len(records[-1]) - 1, 0)
-
-
-def _header_of(text: str) -> list[str]:
-    try:
-        return next(csv.reader(io.StringIO(text, newline="")), [])
-    except csv.Error:
-        return []
-
-
-def read_csv_strict(table: str, raw: bytes) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """A CSV's cells as strings (empty = missing), indexed by CSV row - 2, and its faults.
-
-    The frame is None when the file has no usable header; otherwise rows with too many or
-    too few fields are cut or padded so every other check still runs.
-    """
-    problems: list[Problem] = []
-
-    def bad(row: int | None, field_name: str | None, value: str | None, check: str, message: str) -> None:
-        problems.append(Problem("csv", table, row, field_name, value, check, message))
-
-    if raw.startswith(UTF8_BOM):
-        bad(1, None, None, "bom", "file starts with a UTF-8 byte order mark: save as UTF-8 without BOM")
-        raw = raw[len(UTF8_BOM) :]
-    if not problems and b"\r" not in raw and _is_utf8(raw):  # the common case: no text made of the whole file
-        frame = _read_regular(raw)
-        if frame is not None:
-            return frame, problems
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        row, column = _row_of(raw[: err.start].decode("utf-8"))
-        header = _header_of(raw.decode("utf-8", errors="replace"))
-        name = header[column] if row > 1 and column < len(header) else None
-        bad(row, name, repr(raw[err.start : err.start + 4]), "encoding", f"not UTF-8: byte {err.start} cannot be decoded")
-        text = raw.decode("utf-8", errors="replace")
-    if "\r" in text:
-        bad(_row_of(text[: text.index("\r")])[0], None, None, "line_end", "line ends must be \\n, not \\r\\n or \\r")
-    try:
-        with _collector_paused():
-            records = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as err:
-        bad(None, None, None, "csv_syntax", f"not a readable CSV: {err}")
-        return None, problems
-    if not records or not any(records[0]):
-        bad(1, None, None, "header", "no header row")
-        return None, problems
-    header = records[0]
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if duplicated:
-        for name in duplicated:
-            bad(1, name, None, "header", "column appears more than once in the header")
-        return None, problems
-    rows, numbers = [], []
-    for number, record in enumerate(records[1:], start=2):
-        if not record:
-            bad(number, None, None, "blank_row", "blank row")
-            continue
-        if len(record) > len(header):
-            bad(number, None, ",".join(record[len(header) :]), "extra_fields", f"{len(record)} fields, the header has {len(header)}")
-        elif len(record) < len(header):
-            bad(number, header[len(record)], None, "missing_fields", f"{len(record)} fields, the header has {len(header)}")
-        rows.append((record + [""] * len(header))[: len(header)])
-        numbers.append(number - 2)
-    frame = pd.DataFrame(rows, columns=header, index=pd.Index(numbers, dtype="int64"), dtype="str")
-    return frame.mask(frame == ""), problems
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while millions of (acyclic) row lists are made:
-    each collection would walk all of them, which triples the time to read a big CSV."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _is_utf8(raw: bytes, block: int = 1 << 20) -> bool:
-    """Whether `raw` is UTF-8, decoded a block at a time: never the whole file as one
-    text (mentions at 8,000 articles: 39 MB of bytes, a 70 MB str)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    view = memoryview(raw)
-    try:
-        for start in range(0, len(view), block):
-            decoder.decode(view[start : start + block])
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _regular(raw: bytes) -> bool:
-    """One record per line, no blank line, quoting as RFC 4180: both parsers agree."""
-    if not raw or raw.startswith(b"\n") or b"\n\n" in raw:
-        return False
-    quote = raw.find(b'"')
-    while quote >= 0:  # only the lines with a quote: found without splitting the file into lines
-        start, end = raw.rfind(b"\n", 0, quote) + 1, raw.find(b"\n", quote)
-        end = len(raw) if end < 0 else end
-        if not REGULAR_LINE.fullmatch(raw, start, end):
-            return False
-        quote = raw.find(b'"', end)
-    return True
-
-
-_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # what `astype("str")` gives
-# Reading a package's tables, single-threaded, from the system allocator: arrow's
-# default pool (mimalloc) keeps what its reader threads freed, ~twice the frames' size.
-_POOL = pyarrow.system_memory_pool()
-
-
-def _read_regular(raw: bytes) -> pd.DataFrame | None:
-    """The frame `csv.reader` would give of UTF-8 `raw`, parsed by pyarrow; None when
-    the file is not regular or not rectangular (the row-by-row reader then says where
-    and why)."""
-    if not _regular(raw):
-        return None
-    end = raw.find(b"\n")
-    header = _header_of((raw if end < 0 else raw[:end]).decode("utf-8"))
-    if not all(header) or len(set(header)) != len(header):
-        return None
-    try:
-        table = pyarrow.csv.read_csv(
-            io.BytesIO(raw),
-            read_options=pyarrow.csv.ReadOptions(column_names=header, skip_rows=1, use_threads=False),
-            parse_options=pyarrow.csv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pyarrow.csv.ConvertOptions(
-                column_types={name: pyarrow.string() for name in header}, null_values=[""], strings_can_be_null=True
-            ),
-            memory_pool=_POOL,
-        )
-    except pyarrow.ArrowInvalid:
-        return None
-    # straight into pandas' "str" dtype (arrow storage): no Python string per cell on the way
-    frame = table.to_pandas(types_mapper={pyarrow.string(): _STR}.get, memory_pool=_POOL)
-    frame.index = pd.Index(np.arange(len(frame)), dtype="int64")
-    return frame
-
-
 # --- the layers ----------------------------------------------------------------
 
 
@@ -511,7 +325,9 @@ class ReadAhead:
     the file holds the very bytes that were read (the same sha256: the bytes are not
     kept, at 8,000 articles they are 80 MB), and the lines matched only for those
     bytes and the baseline's; otherwise it works them out again. The checks are the
-    same either way."""
+    same either way. A table larger than a block of lines that the baseline's record
+    does not name is not read here: validation may check it a block at a time
+    (`pipeline.streamed`) instead of holding it whole."""
 
     def __init__(self, baseline: Path | None = None) -> None:
         self.baseline = baseline
@@ -520,6 +336,8 @@ class ReadAhead:
         self._lines: dict[str, tuple[str, str, np.ndarray]] = {}  # by the baseline's sha256 and the table's
 
     def read(self, table: str, path: Path) -> None:
+        if beyond_a_block(path) and not record_names(self._record, table):
+            return  # validation may check it a block at a time (`pipeline.streamed`): not held whole here
         try:
             raw = Path(path).read_bytes()
         except OSError:  # validation reads it again, and says what is wrong
@@ -561,16 +379,17 @@ def _read_frames(
     done: Callable[[int], Any] = lambda n: None,
     ahead: ReadAhead | None = None,
     vouching: Vouching | None = None,
+    skip: Collection[str] = (),
 ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """The tables with a readable schema as frames of strings, and the reading
-    problems; each table read without a problem goes to `vouching` (its bytes are let
-    go before the next is read); `done(1)` after each table."""
+    """The tables with a readable schema (but those to `skip`) as frames of strings,
+    and the reading problems; each table read without a problem goes to `vouching`
+    (its bytes are let go before the next is read); `done(1)` after each table."""
     frames: dict[str, pd.DataFrame] = {}
     problems: list[Problem] = []
     ahead = ahead or ReadAhead()
     for resource in meta["resources"]:
         name = resource["name"]
-        if name not in schemas:
+        if name not in schemas or name in skip:
             continue
         path = base / resource["path"]
         raw = path.read_bytes()
@@ -583,6 +402,66 @@ def _read_frames(
         del raw
         done(1)
     return frames, problems
+
+
+def _to_stream(base: Path, meta: dict[str, Any], schemas: dict[str, dict], vouching: Vouching | None) -> list[str]:
+    """The tables to check a block at a time (`pipeline.streamed`)."""
+    by_frictionless = set(rows_for_frictionless(meta, schemas))
+    return [
+        r["name"]
+        for r in meta["resources"]
+        if r["name"] in schemas
+        and r["name"] not in by_frictionless
+        and streamable(r["name"], schemas)
+        and not (vouching is not None and vouching.covers(r["name"]))
+        and beyond_a_block(base / r["path"])
+    ]
+
+
+def _stream(
+    base: Path,
+    meta: dict[str, Any],
+    schemas: dict[str, dict],
+    tables: Collection[str],
+    frames: dict[str, pd.DataFrame],
+    bodies: Mapping[str, str],
+    done: Callable[[int], Any],
+) -> tuple[dict[str, pd.DataFrame], dict[str, Streamed], list[Problem]]:
+    """`tables` checked a block at a time against the others (`frames`): the
+    typed tables, those found clean, and the reading problems of those read whole
+    after all. `frames` gains the tables read whole, in the package's order."""
+    typed = {name: typed_frame(frame, schemas[name]) for name, frame in frames.items()}
+    streamed: dict[str, Streamed] = {}
+    problems: list[Problem] = []
+    for resource in meta["resources"]:
+        name = resource["name"]
+        if name not in tables:
+            continue
+        path = base / resource["path"]
+        found = certify(name, path, schemas[name], frames, typed, bodies)
+        release_free_memory()
+        if found is not None:
+            streamed[name] = found
+            typed[name] = found.kept
+            done(2)
+            continue
+        frame, read = read_csv_strict(name, path.read_bytes())
+        release_free_memory()
+        problems.extend(read)
+        if frame is not None:
+            frames[name] = frame
+            typed[name] = typed_frame(frame, schemas[name])
+        done(1)
+    order = [r["name"] for r in meta["resources"]]
+    for table in sorted(frames, key=order.index):  # the package's order, as the reports go
+        frames[table] = frames.pop(table)
+    return typed, streamed, problems
+
+
+def _in_order(meta: dict[str, Any], problems: list[Problem]) -> list[Problem]:
+    """`problems` by table in the package's order (stable: each table's in their own)."""
+    order = {r["name"]: i for i, r in enumerate(meta["resources"])}
+    return sorted(problems, key=lambda p: order.get(p.table, -1))
 
 
 def _is_table_schema(schema: Any) -> bool:
@@ -634,10 +513,14 @@ def _pandera_problems(
     bodies: dict[str, str] | None,
     known: Known | None = None,
     done: Callable[[int], Any] = lambda n: None,
+    typed: dict[str, pd.DataFrame] | None = None,
+    streamed: Collection[str] = (),
 ) -> tuple[list[Problem], list[str]]:
-    typed = {name: typed_frame(frame, schemas[name]) for name, frame in frames.items()}
+    """The pandera layer's problems in `frames` and the checks skipped; `typed`: the
+    tables typed already, with the key columns of those `streamed` (checked already)."""
+    typed = typed if typed is not None else {name: typed_frame(frame, schemas[name]) for name, frame in frames.items()}
     rows = _rows_to_check(frames, schemas, known, bodies)
-    on_rows, comparing, skipped = semantic_checks(typed, bodies, rows)
+    on_rows, comparing, skipped = semantic_checks(typed, bodies, rows, elsewhere=streamed)
     problems: list[Problem] = []
     for name, frame in frames.items():
         row_checks = on_rows.get(name, {})
@@ -728,11 +611,6 @@ def _validate_descriptor(
     # frictionless's layer reads no frame: on a large package it runs beside the reading and pandera
     frictionless_layer = Background(_frictionless_problems, descriptor, rows_for_frictionless(meta, schemas), worth_it=large)
     with bar(2 * len(schemas), "step", "validate", large and progress_on(progress)) as shown:  # read, check: per table
-        vouching = Vouching(baseline, descriptor.parent, ahead.matched if ahead else None) if baseline else None
-        frames, read_problems = _read_frames(descriptor.parent, meta, schemas, shown.update, ahead, vouching)
-        known = vouching.known() if vouching is not None else None
-        release_free_memory()  # before the checks' buffers
-        report.warnings.extend(warnings)
         bodies = None
         corpus_problems: list[Problem] = []
         if isinstance(corpus, Mapping):
@@ -744,15 +622,29 @@ def _validate_descriptor(
                 corpus_problems = [Problem("corpus", "sources", None, p.field, None, "corpus", str(p)) for p in err.problems]
         else:
             report.skipped.append(f"article text checks: no corpus folder at {corpus}")
-        pandera_found, skipped = _pandera_problems(frames, schemas, bodies, known, shown.update)
+        vouching = Vouching(baseline, descriptor.parent, ahead.matched if ahead else None) if baseline else None
+        # a block at a time only with the bodies: a check skipped without them is said once, not per block
+        stream = _to_stream(descriptor.parent, meta, schemas, vouching) if bodies is not None else []
+        frames, read_problems = _read_frames(descriptor.parent, meta, schemas, shown.update, ahead, vouching, stream)
+        known = vouching.known() if vouching is not None else None
+        release_free_memory()  # before the checks' buffers
+        report.warnings.extend(warnings)
+        typed, streamed = None, {}
+        if stream:
+            typed, streamed, late = _stream(descriptor.parent, meta, schemas, stream, frames, bodies, shown.update)
+            read_problems = _in_order(meta, read_problems + late)
+        pandera_found, skipped = _pandera_problems(frames, schemas, bodies, known, shown.update, typed, streamed)
     for found in (frictionless_layer.result(), schema_problems, read_problems, corpus_problems, pandera_found):
         report.problems.extend(found)
     report.skipped.extend(skipped)
-    for name, frame in frames.items():
-        report.warnings.extend(
-            Problem("spreadsheet", name, row, field_name, value, "formula_cell", message)
-            for row, field_name, value, message in formula_cells(frame, schemas[name])
-        )
+    for resource in meta["resources"]:
+        name = resource["name"]
+        if name in frames or name in streamed:
+            found_cells = streamed[name].warnings if name in streamed else formula_cells(frames[name], schemas[name])
+            report.warnings.extend(
+                Problem("spreadsheet", name, row, field_name, value, "formula_cell", message)
+                for row, field_name, value, message in found_cells
+            )
     return report
 
 

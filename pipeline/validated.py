@@ -93,6 +93,11 @@ def load_record(root: Path) -> dict[str, Any] | None:
     return content
 
 
+def record_names(record: Mapping[str, Any] | None, table: str) -> bool:
+    """Whether `record` (`load_record`) has an entry for `table`: lines of it may be vouched for."""
+    return record is not None and isinstance(record["tables"].get(table), dict)
+
+
 def vouched(baseline: Path, record: Mapping[str, Any], table: str) -> tuple[bytes, str] | None:
     """The bytes of `baseline`'s `table` and their sha256, when they are those its
     `record` (`load_record`) names."""
@@ -145,6 +150,10 @@ class Vouching:
         before = vouched(self.baseline, self.content, name)
         if before is not None:
             self.rows[name] = known_lines(before[0], raw)
+
+    def covers(self, table: str) -> bool:
+        """Whether the record may vouch for lines of `table` (else it is new to it)."""
+        return record_names(self.content, table)
 
     def known(self) -> Known | None:
         """None when it vouches for nothing."""

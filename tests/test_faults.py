@@ -21,7 +21,7 @@ from typing import Callable
 
 import pytest
 
-from pipeline import paths, validated
+from pipeline import paths, streamed, validated
 from pipeline.corpus import load_corpus
 from pipeline.package import file_hash
 from pipeline.text import split_sentences
@@ -451,6 +451,20 @@ def test_incremental_validation_reports_the_same(package_copy: Path, recorded_ba
     incremental = validate_package(package_copy / case.target, corpus, baseline=baseline)
     assert set(incremental.problems) == set(full.problems), incremental.text()
     assert set(incremental.warnings) == set(full.warnings)
+
+
+@pytest.mark.parametrize("case", FAULTS, ids=[c.key for c in FAULTS])
+def test_validation_a_block_at_a_time_reports_the_same(package_copy: Path, case: Fault, monkeypatch):
+    """With blocks small enough that each table nothing else needs whole is checked
+    a block of lines at a time (`pipeline.streamed`), every fault is reported exactly
+    as when each table is read whole: the same problems, warnings and skipped checks,
+    in the same order."""
+    case.inject(package_copy)
+    corpus = package_copy / "corpus" if (package_copy / "corpus").is_dir() else paths.CORPUS
+    monkeypatch.setattr(streamed, "BLOCK_BYTES", 1 << 40)
+    whole = validate_package(package_copy / case.target, corpus).json()
+    monkeypatch.setattr(streamed, "BLOCK_BYTES", 2_000)
+    assert validate_package(package_copy / case.target, corpus).json() == whole
 
 
 def render_doc_table() -> str:

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from pipeline import paths
 from pipeline.corpus import CorpusError, load_corpus, parse_article
 from pipeline.package import file_hash, write_descriptor
-from pipeline.validate import read_csv_strict, validate_package
+from pipeline.csvread import read_csv_strict
+from pipeline.validate import validate_package
 
 ARTICLE = paths.CORPUS / "techtarget-2025-08-21-gpt-oss.md"
 TOKENS = [

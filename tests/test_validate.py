@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from pipeline import paths
 from pipeline.cli import cli
 from pipeline.tables import read_table
-from pipeline.validate import read_csv_strict, validate_package
+from pipeline.csvread import read_csv_strict
+from pipeline.validate import validate_package
 from tests.conftest import zip_package
 
 

@@ -26,7 +26,8 @@ from pipeline.package import file_hash
 from pipeline.schemas import _unrepeated, distinct, isin
 from pipeline.tables import _sort_key, load_schema
 from pipeline.text import split_sentences
-from pipeline.validate import REGULAR_LINE, _is_utf8, _read_regular, _regular, read_csv_strict, rows_for_frictionless, validate_package
+from pipeline.csvread import REGULAR_LINE, _is_utf8, _read_regular, _regular, read_csv_strict
+from pipeline.validate import rows_for_frictionless, validate_package
 
 Rows = list[list[str]]
 

@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline import paths, validated
-from pipeline.validate import _pandera_problems, _rows_to_check, read_csv_strict, validate_package
+from pipeline.csvread import read_csv_strict
+from pipeline.validate import _pandera_problems, _rows_to_check, validate_package
 from pipeline.validated import Ahead, Known, Vouching
 
 
