@@ -32,6 +32,7 @@ from pipeline.forking import Background, Beside, fork_safe
 from pipeline.package import read_descriptor, write_descriptor
 from pipeline.paths import ROOT, TABLES
 from pipeline.tables import OrderedRows, RenderedTable, load_schema, write_table
+from pipeline.texts import SpooledTexts
 from pipeline.validate import ReadAhead, Report, validate_package, warm_up
 
 Tables = Mapping[str, Iterable[Mapping[str, Any]]]
@@ -308,7 +309,7 @@ class Staged:
 
     staging: Path
     rows: dict[str, int]
-    texts: dict[str, str] | None  # the article bodies by source id, for validation's text checks (None: told)
+    texts: Mapping[str, str] | None  # the article bodies by source id, for validation's text checks (None: told)
     peak_rss_mb: float  # of the process that extracted, merged and staged
     ahead: ReadAhead | None = None  # the tables the validating half has read already
 
@@ -350,7 +351,7 @@ def staged_aside(root: Path, corpus: Path, corrections: bool = True, settings: A
         if _telling is not None:
             _telling.close()  # the child has its copy; a run here (no fork) says nothing
         _telling = None
-    texts: dict[str, str] = {}
+    texts = SpooledTexts()
     if told is not None:
         if child.forked:  # else it runs here, when its result is asked for
             _meanwhile(told, child, ahead, texts)
@@ -359,14 +360,15 @@ def staged_aside(root: Path, corpus: Path, corrections: bool = True, settings: A
     return dataclasses.replace(staged, ahead=ahead, texts=texts if staged.texts is None else staged.texts)
 
 
-def _meanwhile(told: Any, child: Background, ahead: ReadAhead, texts: dict[str, str]) -> None:
+def _meanwhile(told: Any, child: Background, ahead: ReadAhead, texts: SpooledTexts) -> None:
     """The texts the child tells into `texts`; validation's setup once it says
     anything else (every result is in, as a rule); then each table it has written,
     read ahead."""
     warmed = False
     for what, said in _told(told, child):
         if what == TEXTS:
-            texts.update((source_id, body.decode("utf-8")) for source_id, body in said)
+            for source_id, body in said:
+                texts.add(source_id, body)
             continue
         if not warmed:
             warm_up()

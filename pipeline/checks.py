@@ -346,16 +346,31 @@ def _has_participant(t: Frames) -> pd.Series:
     reads=["event_participants.event_id", "event_participants.role", "event_participants.entity_id"],
 )
 def _duplicate_event(t: Frames) -> pd.Series:
-    p = t["event_participants"]
-    parts: dict[Any, list[str]] = defaultdict(list)
-    for event_id, role, entity_id in _zipped(p, ("event_id", "role", "entity_id")):
-        parts[event_id].append(f"{role}={entity_id}")
     e = t["events"]
+    signatures = _participant_signatures(t["event_participants"])
     keys = [
-        (kind, "" if date is None else date, amount, currency, tuple(sorted(parts.get(event_id, []))))
+        (kind, "" if date is None else date, amount, currency, signatures.get(event_id, b""))
         for event_id, kind, date, amount, currency in _zipped(e, ("event_id", "type", "date", "amount", "currency"))
     ]
     return ~pd.Series(keys, index=e.index, dtype=object).duplicated(keep=False)
+
+
+def _participant_signatures(p: pd.DataFrame) -> dict[Any, bytes]:
+    """Each event id's participants as one short value, equal for two events exactly
+    when they have the same (role, entity) pairs as often: the pairs' numbers, sorted,
+    as bytes (a string per participant and a tuple of them per event were 8 MB at
+    2,000 articles)."""
+    if p.empty:
+        return {}
+    roles = pd.factorize(p["role"], use_na_sentinel=False)[0]
+    entities, entity_ids = pd.factorize(p["entity_id"], use_na_sentinel=False)
+    pairs = roles.astype(np.int64) * max(len(entity_ids), 1) + entities
+    events, event_ids = pd.factorize(p["event_id"], use_na_sentinel=False)
+    order = np.lexsort((pairs, events))
+    pairs, events = pairs[order], events[order]
+    starts = np.flatnonzero(np.diff(events)) + 1
+    ids = [None if pd.isna(event_id) else event_id for event_id in event_ids]
+    return {ids[events[start]]: group.tobytes() for start, group in zip([0, *starts.tolist()], np.split(pairs, starts))}
 
 
 @check("models", "first_release_date", "edtf", "not a valid EDTF date")

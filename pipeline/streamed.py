@@ -40,8 +40,8 @@ from pipeline.csvread import UTF8_BOM, _is_utf8, _read_regular
 from pipeline.schemas import canonical_keys, dataframe_schema, foreign_key_checks, typed_frame
 
 # Lines read at a time (whole lines: a block ends at its last line end). mentions at
-# 2,000 articles are 9.6 MB: three blocks.
-BLOCK_BYTES = 1 << 22
+# 2,000 articles are 9.6 MB: ten blocks.
+BLOCK_BYTES = 1 << 20
 
 
 def streamable(name: str, schemas: Mapping[str, Mapping[str, Any]]) -> bool:

@@ -488,7 +488,7 @@ def _schema_drift(name: str, schema: dict[str, Any]) -> list[Problem]:
     ]
 
 
-def _rows_to_check(frames: dict[str, pd.DataFrame], schemas: dict[str, dict], known: Known | None, bodies: dict[str, str] | None) -> dict[str, np.ndarray]:
+def _rows_to_check(frames: dict[str, pd.DataFrame], schemas: dict[str, dict], known: Known | None, bodies: Mapping[str, str] | None) -> dict[str, np.ndarray]:
     """For each table `known` vouches for: the rows its row checks must look at (those
     not validated before, and those of articles whose text or `sources` row changed)."""
     if known is None:
@@ -510,7 +510,7 @@ def _rows_to_check(frames: dict[str, pd.DataFrame], schemas: dict[str, dict], kn
 def _pandera_problems(
     frames: dict[str, pd.DataFrame],
     schemas: dict[str, dict],
-    bodies: dict[str, str] | None,
+    bodies: Mapping[str, str] | None,
     known: Known | None = None,
     done: Callable[[int], Any] = lambda n: None,
     typed: dict[str, pd.DataFrame] | None = None,
@@ -611,10 +611,10 @@ def _validate_descriptor(
     # frictionless's layer reads no frame: on a large package it runs beside the reading and pandera
     frictionless_layer = Background(_frictionless_problems, descriptor, rows_for_frictionless(meta, schemas), worth_it=large)
     with bar(2 * len(schemas), "step", "validate", large and progress_on(progress)) as shown:  # read, check: per table
-        bodies = None
+        bodies: Mapping[str, str] | None = None
         corpus_problems: list[Problem] = []
         if isinstance(corpus, Mapping):
-            bodies = dict(corpus)
+            bodies = corpus
         elif corpus is not None and Path(corpus).is_dir():
             try:
                 bodies = read_bodies(Path(corpus))

@@ -75,7 +75,7 @@ def record(root: Path, bodies: Mapping[str, str]) -> None:
         }
         for resource in meta["resources"]
     }
-    content = {"format": FORMAT, "code": _code(), "tables": tables, "bodies": {k: body_sha256(v) for k, v in sorted(bodies.items())}}
+    content = {"format": FORMAT, "code": _code(), "tables": tables, "bodies": {k: body_sha256(bodies[k]) for k in sorted(bodies)}}
     write_text(root / RECORD, json.dumps(content, sort_keys=True) + "\n")
 
 

@@ -309,3 +309,39 @@ def test_a_unique_column_repeats_where_duplicated_says(cells, in_order):
         cells = sorted({c for c in cells if c is not None})
     series = pd.Series(pd.array(cells, dtype="str"))
     assert _unrepeated(series).tolist() == (~series.duplicated(keep=False)).tolist() == [cells.count(c) == 1 for c in cells]
+
+
+# --- duplicate events, by participant signatures --------------------------------------
+
+MAYBE = st.one_of(st.none(), st.sampled_from(["a", "b", "a=b", "b=c"]))
+
+
+def _duplicate_events_by_tuples(events: pd.DataFrame, participants: pd.DataFrame) -> list[bool]:
+    """The definition: same type, date, amount, currency and multiset of (role, entity)."""
+    parts: dict = {}
+    for event_id, role, entity_id in participants[["event_id", "role", "entity_id"]].astype(object).itertuples(index=False):
+        parts.setdefault(None if pd.isna(event_id) else event_id, []).append((repr(role if not pd.isna(role) else None), repr(entity_id if not pd.isna(entity_id) else None)))
+    keys = [
+        (kind, date, amount, currency, tuple(sorted(parts.get(None if pd.isna(event_id) else event_id, []))))
+        for event_id, kind, date, amount, currency in events.astype(object).where(events.notna(), None).itertuples(index=False)
+    ]
+    return [keys.count(key) == 1 for key in keys]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(MAYBE, MAYBE, st.sampled_from(["2025", None]), MAYBE, MAYBE), max_size=6),
+    st.lists(st.tuples(MAYBE, MAYBE, MAYBE), max_size=10),
+    st.booleans(),
+)
+def test_duplicate_events_are_those_with_the_same_participants(events, participants, kept):
+    """Participants compared as signatures (`checks._participant_signatures`) find the
+    duplicates that comparing their (role, entity) pairs does, read whole or kept as
+    categoricals (`pipeline.streamed`)."""
+    from pipeline.checks import _duplicate_event
+
+    e = pd.DataFrame(events, columns=["event_id", "type", "date", "amount", "currency"], dtype="string")
+    p = pd.DataFrame(participants, columns=["event_id", "entity_id", "role"], dtype="string")
+    if kept:
+        p = p.astype("category")
+    assert _duplicate_event({"events": e, "event_participants": p}).tolist() == _duplicate_events_by_tuples(e, p)
