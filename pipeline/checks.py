@@ -200,7 +200,13 @@ def _span_text(table: str, column: str) -> Callable[[Frames, Mapping[str, str]],
             body = bodies.get(source_id)
             return body is None or start is None or end is None or body[start:end] == text
 
-        return _per_row(frame, (same(*row) for row in _zipped(frame, ("source_id", "start", "end", column))))
+        # article by article (evidence is in event order): a body read from disk once
+        # per article, not per row (`pipeline.texts.SpooledTexts`)
+        order = np.argsort(pd.factorize(frame["source_id"])[0], kind="stable")
+        rows = frame[["source_id", "start", "end", column]].iloc[order]
+        ok = np.empty(len(frame), dtype=bool)
+        ok[order] = np.fromiter((same(*row) for row in _zipped(rows, rows.columns)), dtype=bool, count=len(rows))
+        return pd.Series(ok, index=frame.index)
 
     return test
 
