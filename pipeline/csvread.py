@@ -76,6 +76,9 @@ def read_csv_strict(table: str, raw: bytes) -> tuple[pd.DataFrame | None, list[P
     The frame is None when the file has no usable header; otherwise rows with too many or
     too few fields are cut or padded so every other check still runs.
     """
+    frame = read_clean(raw)
+    if frame is not None:  # the common case: no text made of the whole file
+        return frame, []
     problems: list[Problem] = []
 
     def bad(row: int | None, field_name: str | None, value: str | None, check: str, message: str) -> None:
@@ -84,10 +87,6 @@ def read_csv_strict(table: str, raw: bytes) -> tuple[pd.DataFrame | None, list[P
     if raw.startswith(UTF8_BOM):
         bad(1, None, None, "bom", "file starts with a UTF-8 byte order mark: save as UTF-8 without BOM")
         raw = raw[len(UTF8_BOM) :]
-    if not problems and b"\r" not in raw and _is_utf8(raw):  # the common case: no text made of the whole file
-        frame = _read_regular(raw)
-        if frame is not None:
-            return frame, problems
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -126,6 +125,14 @@ def read_csv_strict(table: str, raw: bytes) -> tuple[pd.DataFrame | None, list[P
         numbers.append(number - 2)
     frame = pd.DataFrame(rows, columns=header, index=pd.Index(numbers, dtype="int64"), dtype="str")
     return frame.mask(frame == ""), problems
+
+
+def read_clean(raw: bytes) -> pd.DataFrame | None:
+    """The frame of `raw` when reading it finds nothing to report (no BOM, `\\n` line
+    ends, UTF-8, regular, parsed by pyarrow); None otherwise (`read_csv_strict` says why)."""
+    if raw.startswith(UTF8_BOM) or b"\r" in raw or not _is_utf8(raw):
+        return None
+    return _read_regular(raw)
 
 
 @contextmanager

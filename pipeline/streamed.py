@@ -36,7 +36,7 @@ from pandas.api.types import union_categoricals
 
 from pipeline.allocation import release_free_memory
 from pipeline.checks import Finding, compares_rows_in, formula_cells, read_elsewhere, semantic_checks, unsorted_rows
-from pipeline.csvread import UTF8_BOM, _is_utf8, _read_regular
+from pipeline.csvread import read_clean
 from pipeline.schemas import canonical_keys, dataframe_schema, foreign_key_checks, typed_frame
 
 # Lines read at a time (whole lines: a block ends at its last line end). mentions at
@@ -102,16 +102,15 @@ def certify(
     others = [table for table in typed if table != name]
     kept: dict[str, list[pd.Categorical]] = {column: [] for column in read_elsewhere(name)}
     warnings: list[Finding] = []
+    foreign_keys = foreign_key_checks(schema, frames)  # the same for every block
     with open(path, "rb") as handle:
         header = handle.readline()
-        if header.startswith(UTF8_BOM) or not header.endswith(b"\n") or b"\r" in header or not _is_utf8(header):
+        if not header.endswith(b"\n"):
             return None
         row, above = 0, b""  # the next line's row (CSV row - 2), the line above it
         for block in _line_blocks(handle):
             overlap = 1 if above else 0
-            if b"\r" in block or not _is_utf8(block):
-                return None
-            frame = _read_regular(header + above + block)
+            frame = read_clean(header + above + block)
             lines = block.count(b"\n") + (not block.endswith(b"\n"))
             if frame is None or len(frame) != lines + overlap:
                 return None
@@ -120,7 +119,7 @@ def certify(
             if skipped:
                 return None
             checks = {f: list(on_rows.get(name, {}).get(f, [])) for f in frame.columns}  # none compares rows
-            for column, fk_checks in foreign_key_checks(schema, frames).items():
+            for column, fk_checks in foreign_keys.items():
                 checks.setdefault(column, []).extend(fk_checks)
             try:
                 dataframe_schema(name, schema, checks).validate(canonical_keys(frame, schema), lazy=True, inplace=True)

@@ -404,9 +404,11 @@ def _read_frames(
     return frames, problems
 
 
-def _to_stream(base: Path, meta: dict[str, Any], schemas: dict[str, dict], vouching: Vouching | None) -> list[str]:
-    """The tables to check a block at a time (`pipeline.streamed`)."""
-    by_frictionless = set(rows_for_frictionless(meta, schemas))
+def _to_stream(
+    base: Path, meta: dict[str, Any], schemas: dict[str, dict], by_frictionless: Collection[str], vouching: Vouching | None
+) -> list[str]:
+    """The tables to check a block at a time (`pipeline.streamed`); frictionless reads
+    the rows of `by_frictionless`."""
     return [
         r["name"]
         for r in meta["resources"]
@@ -609,7 +611,8 @@ def _validate_descriptor(
     schemas, schema_problems, warnings = _read_schemas(descriptor.parent, meta)
     large = _data_bytes(descriptor.parent, meta) >= LARGE_PACKAGE_BYTES
     # frictionless's layer reads no frame: on a large package it runs beside the reading and pandera
-    frictionless_layer = Background(_frictionless_problems, descriptor, rows_for_frictionless(meta, schemas), worth_it=large)
+    by_frictionless = rows_for_frictionless(meta, schemas)
+    frictionless_layer = Background(_frictionless_problems, descriptor, by_frictionless, worth_it=large)
     with bar(2 * len(schemas), "step", "validate", large and progress_on(progress)) as shown:  # read, check: per table
         bodies: Mapping[str, str] | None = None
         corpus_problems: list[Problem] = []
@@ -624,7 +627,7 @@ def _validate_descriptor(
             report.skipped.append(f"article text checks: no corpus folder at {corpus}")
         vouching = Vouching(baseline, descriptor.parent, ahead.matched if ahead else None) if baseline else None
         # a block at a time only with the bodies: a check skipped without them is said once, not per block
-        stream = _to_stream(descriptor.parent, meta, schemas, vouching) if bodies is not None else []
+        stream = _to_stream(descriptor.parent, meta, schemas, by_frictionless, vouching) if bodies is not None else []
         frames, read_problems = _read_frames(descriptor.parent, meta, schemas, shown.update, ahead, vouching, stream)
         known = vouching.known() if vouching is not None else None
         release_free_memory()  # before the checks' buffers

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from pipeline import paths, streamed
 from pipeline.checks import read_elsewhere
 from pipeline.csvread import read_csv_strict
-from pipeline.streamed import certify, streamable
+from pipeline.streamed import Streamed, certify, streamable
 from pipeline.validate import ReadAhead, validate_package
 
 from test_validate_speed_paths import read_rows, set_cells, write_rows
@@ -30,20 +29,24 @@ def _report(pkg: Path, block: int, monkeypatch: pytest.MonkeyPatch, corpus=paths
     return json.loads(validate_package(pkg, corpus).json())
 
 
-def _certified(pkg: Path, monkeypatch: pytest.MonkeyPatch, corpus=paths.CORPUS) -> dict[str, bool]:
-    """Which tables a validation of `pkg` streamed and found clean."""
-    found: dict[str, bool] = {}
+def _certifications(pkg: Path, monkeypatch: pytest.MonkeyPatch, corpus=paths.CORPUS) -> dict[str, Streamed | None]:
+    """What `certify` gave for each table a validation of `pkg` streamed."""
+    found: dict[str, Streamed | None] = {}
     real = certify
 
     def spy(name, *args):
-        result = real(name, *args)
-        found[name] = result is not None
-        return result
+        found[name] = real(name, *args)
+        return found[name]
 
     monkeypatch.setattr("pipeline.validate.certify", spy)
     monkeypatch.setattr(streamed, "BLOCK_BYTES", SMALL)
     validate_package(pkg, corpus)
     return found
+
+
+def _certified(pkg: Path, monkeypatch: pytest.MonkeyPatch, corpus=paths.CORPUS) -> dict[str, bool]:
+    """Which tables a validation of `pkg` streamed and found clean."""
+    return {name: result is not None for name, result in _certifications(pkg, monkeypatch, corpus).items()}
 
 
 def _schemas() -> dict[str, dict]:
@@ -91,17 +94,7 @@ def test_blocks_are_blocks(package_copy: Path, monkeypatch):
 
 def test_kept_columns_are_the_tables_own(package_copy: Path, monkeypatch):
     """What other tables' checks read of a streamed table: its cells, row for row."""
-    kept: dict[str, pd.DataFrame] = {}
-    real = certify
-
-    def spy(name, *args):
-        result = real(name, *args)
-        kept[name] = result.kept
-        return result
-
-    monkeypatch.setattr("pipeline.validate.certify", spy)
-    monkeypatch.setattr(streamed, "BLOCK_BYTES", SMALL)
-    validate_package(package_copy, paths.CORPUS)
+    kept = {name: result.kept for name, result in _certifications(package_copy, monkeypatch).items()}
     for table in LEAVES:
         frame, _ = read_csv_strict(table, (package_copy / "data" / f"{table}.csv").read_bytes())
         assert list(kept[table].columns) == read_elsewhere(table) != []
