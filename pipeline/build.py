@@ -136,17 +136,30 @@ def _tell(what: str, said: Any = None) -> None:
         _telling.send((what, said))
 
 
-def _tell_texts(articles: list[Article]) -> bool:
-    """Hand the article bodies to the build process now, a few at a time, while it
-    waits: at the end, in one message with the rest of the result, they made its
-    peak (at 8,000 articles the pickle and the texts, 41 MB above what it held
-    after). False when nothing is listening: the result then carries them."""
-    if _telling is None:
-        return False
-    for start in range(0, len(articles), TEXTS_AT_ONCE):
+class TextsTeller:
+    """Hands the article bodies to the build process as the corpus is read, a few at a
+    time, while it waits: at the end, in one message with the rest of the result, they
+    made its peak (at 8,000 articles the pickle and the texts, 41 MB above what it held
+    after). The child then keeps no body (`load_corpus(bodies_to=...)`)."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[str, bytes]] = []
+
+    def __call__(self, article: Article) -> None:
         # as UTF-8 we encoded: pickling a str leaves its UTF-8 copy cached in it (+50 MB here at 8,000 articles)
-        _tell(TEXTS, [(a.source_id, a.body.encode("utf-8")) for a in articles[start : start + TEXTS_AT_ONCE]])
-    return True
+        self.waiting.append((article.source_id, article.body.encode("utf-8")))
+        if len(self.waiting) == TEXTS_AT_ONCE:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.waiting:
+            _tell(TEXTS, self.waiting)
+            self.waiting = []
+
+
+def texts_teller() -> TextsTeller | None:
+    """A `TextsTeller`, or None when nothing is listening: the result then carries the bodies."""
+    return TextsTeller() if _telling is not None else None
 
 
 @allocates_in_bulk
@@ -298,8 +311,10 @@ def extract_corpus(corpus: Path, corrections: bool = True, settings: Any = None)
     settings = settings or current_settings()
     memo = Path(settings.cache_dir) / FRONT_MATTER_MEMO if settings.cache_dir else None
     with standing_by(settings):  # a worker loads GiNZA while the corpus and the cache are read
-        articles = load_corpus(corpus, memo)  # CorpusError: nothing written
-        _tell_texts(articles)
+        teller = texts_teller()
+        articles = load_corpus(corpus, memo, teller)  # CorpusError: nothing written
+        if teller is not None:
+            teller.flush()
         return articles, extract_all(articles, corrections, settings)
 
 
@@ -337,7 +352,7 @@ def staged_aside(root: Path, corpus: Path, corrections: bool = True, settings: A
     child's 268). Where a fork is not safe, or the child dies, the step runs here.
 
     Meanwhile this process takes the article bodies the child has read (a few at a
-    time, see `_tell_texts`), does validation's one-time setup (`warm_up`) once the
+    time, see `TextsTeller`), does validation's one-time setup (`warm_up`) once the
     child says every result is in (before, the cores are busy extracting; after, the
     child merges on one of them), then reads each table the child has written while
     it writes the next (`ReadAhead`).

@@ -30,7 +30,7 @@ import orjson
 
 import pipeline
 from pipeline.atomic import write_bytes
-from pipeline.corpus import Article, body_sha256
+from pipeline.corpus import Article
 from pipeline.dates import DateValue
 from pipeline.extract import ArticleResult, Flags, Runner, extract_article
 from pipeline.registry import Registry
@@ -57,7 +57,7 @@ def article_key(article: Article, registry: Registry, flags: Flags) -> str:
         "flags": dataclasses.asdict(flags),
         "source_id": article.source_id,
         "published": article.published,
-        "body": body_sha256(article.body),
+        "body": article.text_sha256,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
 

@@ -294,7 +294,8 @@ def run_dask(
         yield from chain.from_iterable(
             ordered_window(
                 pool_chunks(articles, workers),
-                lambda c: client.submit(_dask_work, c, shared, flags, key=f"extract-{c[0].source_id}", pure=False),
+                # with their bodies: a worker of a remote cluster cannot read this machine's files
+                lambda c: client.submit(_dask_work, [a.with_body() for a in c], shared, flags, key=f"extract-{c[0].source_id}", pure=False),
                 2 * workers,
             )
         )

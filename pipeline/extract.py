@@ -29,7 +29,7 @@ from pipeline.corpus import Article
 from pipeline.entities import Mention, Resolver, mention_steps
 from pipeline.events import Event, EventMerger, MergedEvent, event_rows, event_steps
 from pipeline.ids import mention_id
-from pipeline.model_facts import model_rows, stated_developers, stated_openness
+from pipeline.model_facts import Stated, model_rows, stated_developers, stated_openness
 from pipeline.nlp import Steps, run_steps, run_together
 from pipeline.registry import Registry, load_registry
 from pipeline.tables import RenderedRun, RenderedTable, Spool, SpooledRun, load_schema, render_run
@@ -90,12 +90,13 @@ class RecordingResolver(Resolver):
 
 
 def _article_steps(article: Article, registry: Registry, resolver: Resolver, flags: Flags) -> Steps[ArticleResult]:
-    found = yield from mention_steps(article.source_id, article.body, registry, resolver, use_ner=flags.use_ner)
+    body = article.body  # read back once, where the article holds only where it is
+    found = yield from mention_steps(article.source_id, body, registry, resolver, use_ner=flags.use_ner)
     typed = [(m.start, m.end, m.entity_id, resolver.entities[m.entity_id].type) for m in found]
-    events = yield from event_steps(article.source_id, article.body, article.published_date, typed, parse_docs=flags.parse)
+    events = yield from event_steps(article.source_id, body, article.published_date, typed, parse_docs=flags.parse)
     statements = {
-        "developer": stated_developers(article.body, typed),
-        "openness": stated_openness(article.body, typed),
+        "developer": stated_developers(body, typed),
+        "openness": stated_openness(body, typed),
     }
     rows = render_run(mention_rows(found), MENTIONS_SCHEMA)
     return ArticleResult(article.source_id, rows, {m.entity_id for m in found}, events, statements)
@@ -169,7 +170,7 @@ def merge_results(
     spool = Spool()  # the mention rows wait on disk, not in memory, until they are written
     mentioned: set[str] = set()
     events = EventMerger()  # its first step runs as results arrive: while the misses are extracted
-    statements: dict[str, dict[str, dict[str, set[str]]]] = {}
+    stated = Stated()
     for article, result in zip(sorted_articles(articles), results, strict=True):
         if result.source_id != article.source_id:
             raise ValueError(f"result for {result.source_id} given in the place of {article.source_id}")
@@ -182,8 +183,8 @@ def merge_results(
         runs.append(spool.keep(result.mentions))
         mentioned |= result.mentioned
         events.add(result.events)
-        statements[article.source_id] = result.statements
-    return _tables(articles, resolver, RenderedTable(runs), mentioned, events.merged(), statements)
+        stated.add(article.source_id, result.statements)
+    return _tables(articles, resolver, RenderedTable(runs), mentioned, events.merged(), stated)
 
 
 def mention_rows(mentions: Iterable[Mention]) -> list[dict[str, Any]]:
@@ -208,7 +209,7 @@ def _tables(
     mentions: RenderedTable,
     mentioned: set[str],
     merged: list[MergedEvent],
-    statements: dict[str, dict[str, dict[str, set[str]]]],
+    stated: Stated,
 ) -> dict[str, Any]:
     entities = [e for e in resolver.entities.values() if e.entity_id in mentioned]
     names = {e.entity_id: e.name for e in entities}
@@ -220,7 +221,7 @@ def _tables(
         ],
         "mentions": mentions,
         **event_rows(merged, names),
-        "models": model_rows([e.entity_id for e in entities if e.type == "model"], names, merged, statements),
+        "models": model_rows([e.entity_id for e in entities if e.type == "model"], names, merged, stated),
     }
 
 

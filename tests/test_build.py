@@ -199,12 +199,12 @@ def test_the_build_child_says_when_every_result_is_in(monkeypatch):
     assert next(results, None) is None and said == [(build.EXTRACTED, None)]
 
 
-def test_the_build_child_tells_the_texts_a_few_at_a_time(monkeypatch):
-    """Every body reaches the build process once, in messages of at most TEXTS_AT_ONCE
-    articles; with no one listening nothing is said and the result carries them."""
-    import types
-
+def test_the_build_child_tells_the_texts_a_few_at_a_time(monkeypatch, tmp_path):
+    """Every body reaches the build process once, as the corpus is read, in messages
+    of at most TEXTS_AT_ONCE articles, and the child keeps none; with no one listening
+    nothing is said and the articles keep their bodies (the result carries them)."""
     import pipeline.build as build
+    from pipeline.corpus import load_corpus
 
     said: list[tuple] = []
 
@@ -212,13 +212,19 @@ def test_the_build_child_tells_the_texts_a_few_at_a_time(monkeypatch):
         def send(self, message):
             said.append(message)
 
-    articles = [types.SimpleNamespace(source_id=f"a-{i:04d}", body=f"本文 {i}") for i in range(2 * build.TEXTS_AT_ONCE + 3)]
-    assert build._tell_texts(articles) is False and said == []
+    front = "---\nid: {}\ntitle: T\npublisher: P\npublished: 2025-08-21\nlanguage: ja\n---\n"
+    for i in range(2 * build.TEXTS_AT_ONCE + 3):
+        (tmp_path / f"a-{i:04d}.md").write_text(front.format(f"a-{i:04d}") + f"本文 {i}\n", encoding="utf-8")
+    assert build.texts_teller() is None
+    kept = load_corpus(tmp_path)
     monkeypatch.setattr(build, "_telling", Pipe())
-    assert build._tell_texts(articles) is True
+    teller = build.texts_teller()
+    lean = load_corpus(tmp_path, bodies_to=teller)
+    teller.flush()
     assert [what for what, _ in said] == [build.TEXTS] * 3 and max(len(texts) for _, texts in said) == build.TEXTS_AT_ONCE
     told = [(k, v.decode("utf-8")) for _, texts in said for k, v in texts]
-    assert told == [(a.source_id, a.body) for a in articles]
+    assert told == [(a.source_id, a.body) for a in kept]
+    assert not any(type(a.text) is str for a in lean)
 
 
 def test_a_corpus_error_in_the_build_child_reaches_the_caller_whole(tmp_path):

@@ -99,7 +99,7 @@ def test_key_covers_body_registry_flags_and_published(articles, registry):
     article = articles[0]
     key = article_key(article, registry, Flags())
     assert key == article_key(article, registry, Flags())
-    assert key != article_key(dataclasses.replace(article, body=article.body + "。"), registry, Flags())
+    assert key != article_key(dataclasses.replace(article, text=article.body + "。"), registry, Flags())
     assert key != article_key(dataclasses.replace(article, published="2024-01-01"), registry, Flags())
     assert key != article_key(article, dataclasses.replace(registry, sha256="0" * 64), Flags())
     assert key != article_key(article, registry, Flags(use_ner=False))

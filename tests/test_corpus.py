@@ -129,3 +129,39 @@ def test_lone_carriage_return_in_body_is_an_error(tmp_path):
     with pytest.raises(CorpusError) as err:
         load_corpus(tmp_path)
     assert "x-2025-01-01-a.md" in str(err.value) and "body" in str(err.value) and "carriage return" in str(err.value)
+
+
+def test_articles_read_without_their_bodies_give_them_back_from_the_files(tmp_path):
+    """`bodies_to` sees each article with its body; the articles returned hold only
+    where it is, and give back the same body, hash and length (BOM and CRLF too)."""
+    write(tmp_path, "a.md", GOOD.format(id="a"))
+    write(tmp_path, "b.md", ("\ufeff" + GOOD.format(id="b")).replace("\n", "\r\n"))
+    kept = load_corpus(tmp_path)
+    seen = []
+    lean = load_corpus(tmp_path, bodies_to=lambda a: seen.append((a.source_id, a.text)))
+    assert seen == [(a.source_id, a.body) for a in kept]
+    assert all(type(a.text) is not str for a in lean)
+    for thin, full in zip(lean, kept, strict=True):
+        assert thin.body == full.body and thin.source_row() == full.source_row()
+        assert thin.with_body() == full and full.without_body() == thin
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda path: path.write_text(path.read_text(encoding="utf-8").replace("公開", "発表"), encoding="utf-8"),
+        lambda path: path.write_bytes(path.read_bytes() + b"\xff"),
+        lambda path: path.unlink(),
+    ],
+    ids=["edited", "not UTF-8", "deleted"],
+)
+def test_a_body_changed_before_it_is_read_back_is_a_corpus_error(tmp_path, edit):
+    """A build reads the text twice (for the sources table and for extraction): a file
+    edited in between is refused by name, never extracted from a different text."""
+    path = write(tmp_path, "a.md", GOOD.format(id="a"))
+    (article,) = load_corpus(tmp_path, bodies_to=lambda a: None)
+    edit(path)
+    with pytest.raises(CorpusError) as err:
+        article.body
+    (problem,) = err.value.problems
+    assert (problem.file, problem.field) == ("a.md", "body")
