@@ -427,3 +427,27 @@ def test_the_merger_keeps_no_report_once_it_has_taken_it_in():
     assert [e.source_id for e in merged.evidence] == ["a", "b", "c"]
     gc.collect()
     assert not [o for o in gc.get_objects() if type(o) is Group]  # nor its groups, once merged
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 10**9), st.booleans()), min_size=1, max_size=12), st.integers(1, 11))
+def test_reported_evidence_reads_back_as_kept(reports, cut):
+    """A group's evidence kept as numbers gives back each report's Evidence, in order,
+    by iteration and by index, after one group takes in another's."""
+    from pipeline.events import Reported, Reports
+
+    kept = Reports()
+    evidence = [
+        kept.keep(_report("model_release", source, start, {"organization:openai"}, {"model:gpt-oss"}, 2025 if dated else None), source)
+        for source, start, dated in reports
+    ]
+    first, second = Reported(kept), Reported(kept)
+    for e in evidence[:cut]:
+        first.append(e)
+    for e in evidence[cut:]:
+        second.append(e)
+    first.extend(second)
+    assert list(first) == evidence and len(first) == len(evidence)
+    assert [first[i] for i in range(-len(evidence), len(evidence))] == evidence + evidence
+    with pytest.raises(IndexError):
+        first[len(evidence)]
