@@ -451,3 +451,19 @@ def test_reported_evidence_reads_back_as_kept(reports, cut):
     assert [first[i] for i in range(-len(evidence), len(evidence))] == evidence + evidence
     with pytest.raises(IndexError):
         first[len(evidence)]
+
+
+def test_groups_share_their_first_sets_of_ids_and_grow_their_own():
+    """Two events of one agent hold one object for it; a statement whose objects grow
+    report by report changes no other event's set."""
+    from pipeline.events import EventMerger
+
+    merger = EventMerger()
+    merger.add([_report("model_release", "a", 0, {"organization:openai"}, {"model:gpt-oss"}, 2025)])
+    merger.add([_report("model_release", "b", 0, {"organization:openai"}, {"model:gpt-2"}, 2019)])
+    merger.add([_report("statement", "c", 0, {"organization:openai"}, {"model:gpt-oss"}, 2025), _report("statement", "c", 5, {"organization:openai"}, {"model:gpt-2"}, 2025)])
+    merged = {m.type + str(m.date.edtf): m for m in merger.merged()}
+    release, older, said = merged["model_release2025"], merged["model_release2019"], merged["statement2025"]
+    assert release.participants["agent"] is older.participants["agent"]
+    assert said.participants["object"] == {"model:gpt-oss", "model:gpt-2"}
+    assert release.participants["object"] == {"model:gpt-oss"} and older.participants["object"] == {"model:gpt-2"}
