@@ -820,7 +820,7 @@ class Group:
         self.money: tuple[float, str | None] | None = None  # the first (amount, currency) a report gives
         self.shared = shared
         self.roles: dict[str, frozenset[str]] = {}
-        self.dates: dict[str, list[DateValue]] = defaultdict(list)  # by article
+        self.dates: dict[str, tuple[DateValue, ...]] = {}  # by article; a first one is shared, as the roles' ids are
         self.in_order: list[DateValue] = []  # every report's: `choose_date` breaks ties by order
         self.evidence = Reported(evidence.reports)
         self.add(event, evidence)
@@ -836,7 +836,12 @@ class Group:
     def add(self, event: Event, evidence: Evidence) -> None:
         for role, ids in event.participants.items():
             self._join(role, ids)
-        self.dates[event.source_id].append(event.date)
+        had = self.dates.get(event.source_id)
+        if had is None:
+            first = (event.date,)
+            self.dates[event.source_id] = self.shared.setdefault(first, first)
+        else:
+            self.dates[event.source_id] = had + (event.date,)
         self.in_order.append(event.date)
         if self.money is None and event.amount is not None:
             self.money = (event.amount, event.currency)
@@ -847,7 +852,7 @@ class Group:
         for role, ids in other.roles.items():
             self._join(role, ids)
         for source, dates in other.dates.items():
-            self.dates[source].extend(dates)
+            self.dates[source] = self.dates.get(source, ()) + dates
         self.in_order.extend(other.in_order)
         self.money = self.money or other.money
         self.evidence.extend(other.evidence)
