@@ -176,14 +176,15 @@ class Reported(Sequence[Evidence]):
         return len(self.numbers) // self.WIDTH
 
     def __getitem__(self, index: int) -> Evidence:  # type: ignore[override]  # no slices: nothing asks for them
-        at = range(len(self))[index] * self.WIDTH
-        number, start, dated, offset, size = self.numbers[at : at + self.WIDTH]
-        return Evidence(self.reports.sources[number], start, bool(dated), self.reports, offset, size)
+        return self._at(range(len(self))[index] * self.WIDTH)
 
     def __iter__(self) -> Iterator[Evidence]:
-        numbers, sources, reports = self.numbers, self.reports.sources, self.reports
-        for at in range(0, len(numbers), self.WIDTH):
-            yield Evidence(sources[numbers[at]], numbers[at + 1], bool(numbers[at + 2]), reports, numbers[at + 3], numbers[at + 4])
+        return map(self._at, range(0, len(self.numbers), self.WIDTH))
+
+    def _at(self, at: int) -> Evidence:
+        """The report whose numbers start at `at`."""
+        number, start, dated, offset, size = self.numbers[at : at + self.WIDTH]
+        return Evidence(self.reports.sources[number], start, bool(dated), self.reports, offset, size)
 
 
 @dataclass
