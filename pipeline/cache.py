@@ -359,27 +359,36 @@ class Cache:
         write_bytes(self.path(key), dumps((key, result)))
 
 
+READ_AHEAD = 256  # stored results read while a miss is computed: a bound, so a rebuild's memory does not grow with the corpus
+
+
 def cached_results(
     cache: Cache, ordered: Sequence[Article], registry: Registry, flags: Flags, runner: Runner
 ) -> Iterator[ArticleResult]:
     """Per-article results in `ordered`'s order: from the cache, else from `runner`.
 
     Only the misses go to the runner; new results are stored as they arrive. While
-    the runner works on the misses (a worker process loading GiNZA, say), the stored
-    results are read ahead, so that neither waits for the other. A stored file found
-    unreadable when its turn comes is recomputed here and rewritten.
+    the runner works on a miss (a worker process loading GiNZA, say), up to
+    `READ_AHEAD` of the stored results that follow it are read, so that neither waits
+    for the other (reading every one ahead made a 2,000-article rebuild hold them all).
+    A stored file found unreadable when its turn comes is recomputed here and rewritten.
     """
     keys = [article_key(a, registry, flags) for a in ordered]
-    misses = [a for a, k in zip(ordered, keys) if not cache.has(k)]
-    missed = {a.source_id for a in misses}
-    computed = runner(misses, registry, flags)
-    stored = {a.source_id: cache.get(k) for a, k in zip(ordered, keys) if a.source_id not in missed} if misses else {}
-    for article, key in zip(ordered, keys):
-        if article.source_id in missed:
+    missed = [not cache.has(k) for k in keys]
+    computed = runner([a for a, miss in zip(ordered, missed) if miss], registry, flags)
+    ahead: dict[int, ArticleResult | None] = {}  # by position in `ordered`
+    unread = 0  # the first position not yet read ahead or passed
+    for position, (article, key) in enumerate(zip(ordered, keys)):
+        unread = max(unread, position + 1)
+        if missed[position]:
+            while unread < len(ordered) and len(ahead) < READ_AHEAD:
+                if not missed[unread]:
+                    ahead[unread] = cache.get(keys[unread])
+                unread += 1
             result = next(computed)
             cache.put(key, result)
         else:
-            result = stored.pop(article.source_id) if stored else cache.get(key)
+            result = ahead.pop(position) if position in ahead else cache.get(key)
             if result is None:
                 result = extract_article(article, registry, flags)
                 cache.put(key, result)

@@ -150,6 +150,42 @@ def test_adding_an_article_extracts_only_that_article(tmp_path, articles, extrac
 
 
 
+def test_stored_results_are_read_ahead_only_a_bounded_way(tmp_path, articles, registry, monkeypatch):
+    """While a miss is computed, at most READ_AHEAD stored results wait in memory: the
+    rebuild of a large corpus must not hold every stored result at once. The results
+    come in order and equal the cache-less ones, misses first, last and in between."""
+    import pipeline.cache
+    from pipeline.scale_corpus import generate
+
+    scale = [_article(g.source_id, g.body) for g in generate(articles, registry, 14, seed=3)]
+    flags = Flags(use_ner=False, parse=False)
+    cache = Cache(tmp_path / "cache")
+    keys = [article_key(a, registry, flags) for a in scale]
+    for article, key in zip(scale, keys):
+        cache.put(key, extract_article(article, registry, flags))
+    for position in (0, 5, 13):
+        cache.path(keys[position]).unlink()
+    reads = 0
+    get = Cache.get
+
+    def counted(self, key):
+        nonlocal reads
+        reads += 1
+        return get(self, key)
+
+    monkeypatch.setattr(Cache, "get", counted)
+    monkeypatch.setattr(pipeline.cache, "READ_AHEAD", 3)
+    waiting = []
+    results = []
+    for result in pipeline.cache.cached_results(cache, scale, registry, flags, run_local):
+        results.append(result)
+        stored_so_far = sum(1 for p in range(len(results)) if p not in (0, 5, 13))
+        waiting.append(reads - stored_so_far)
+    assert max(waiting) == 3  # read ahead while a miss was computed, and never more
+    assert reads == len(scale) - 3  # each stored result read once
+    assert dumps(results) == dumps([extract_article(a, registry, flags) for a in scale])
+
+
 def test_a_registry_edit_that_keeps_every_entry_keeps_every_cached_result(tmp_path, articles, registry):
     """A comment in the registry re-extracts nothing; a new alias re-extracts every article."""
     text = (paths.CURATION / "registry.yaml").read_text(encoding="utf-8")
